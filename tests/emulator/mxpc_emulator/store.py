@@ -1,0 +1,315 @@
+"""Persistent state: packages, jobs and environment manifests in SQLite, package files on disk.
+
+Jobs carry the wall-clock time at which they are due, so that a job started before a crash or a restart
+finishes when the emulator comes back on the same data directory.
+"""
+
+import copy
+import datetime
+import json
+import os
+import secrets
+import sqlite3
+import time
+import uuid
+
+from . import mda
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS packages (
+    id TEXT PRIMARY KEY, app_id TEXT NOT NULL, model_version TEXT NOT NULL, runtime_version TEXT NOT NULL,
+    created_on TEXT NOT NULL, created_ts REAL NOT NULL, description TEXT, file_name TEXT NOT NULL,
+    file_size INTEGER NOT NULL, expiry_date TEXT NOT NULL, build_log TEXT NOT NULL, seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS packages_by_app ON packages (app_id, created_ts DESC, seq DESC);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, app_id TEXT NOT NULL, created_ts REAL NOT NULL, due_ts REAL NOT NULL,
+    status TEXT NOT NULL, details TEXT NOT NULL, params TEXT NOT NULL, package_id TEXT, error TEXT, log TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (status, due_ts);
+CREATE TABLE IF NOT EXISTS environments (
+    app_id TEXT NOT NULL, namespace_id TEXT NOT NULL, env_id TEXT NOT NULL, manifest TEXT NOT NULL,
+    PRIMARY KEY (app_id, namespace_id, env_id)
+);
+"""
+
+DETAILS = {
+    "build": "Request to build deployment package.",
+    "upload": "Request to upload deployment package.",
+    "delete": "Request to delete deployment package.",
+    "deploy": "Request to update environment.",
+}
+
+# Manifest parts the Deploy API treats as non-editable: kept from the stored manifest on PUT.
+NON_EDITABLE = {("properties", "environmentPurpose"), ("container", "state"), ("container", "lastRunningInstanceCount"), ("provider",)}
+
+
+def iso(ts):
+    """ISO 8601 UTC with milliseconds and a Z, as the API's date-time fields."""
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class Store:
+    """State of one emulator, kept under its data directory."""
+
+    def __init__(self, data_dir, seed):
+        self.data_dir = os.path.abspath(data_dir)
+        self.package_dir = os.path.join(self.data_dir, "packages")
+        self.upload_dir = os.path.join(self.data_dir, "uploads")
+        os.makedirs(self.package_dir, exist_ok=True)
+        os.makedirs(self.upload_dir, exist_ok=True)
+        self.seed = seed
+        self.apps = {app["id"]: app for app in seed["apps"]}
+        self.db = sqlite3.connect(os.path.join(self.data_dir, "state.sqlite3"), isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        key = self.db.execute("SELECT value FROM meta WHERE key = 'hmac_key'").fetchone()
+        if key is None:
+            self.db.execute("INSERT INTO meta (key, value) VALUES ('hmac_key', ?)", (secrets.token_hex(32),))
+            self._load_environments()
+            key = self.db.execute("SELECT value FROM meta WHERE key = 'hmac_key'").fetchone()
+        self.hmac_key = bytes.fromhex(key["value"])
+
+    def close(self):
+        self.db.close()
+
+    @property
+    def settings(self):
+        return self.seed["settings"]
+
+    # ------------------------------------------------------------------ seed and reset
+    def _load_environments(self):
+        for app in self.seed["apps"]:
+            for ns in app["namespaces"]:
+                for env in ns["environments"]:
+                    manifest = initial_manifest(app, ns, env)
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO environments (app_id, namespace_id, env_id, manifest) VALUES (?, ?, ?, ?)",
+                        (app["id"], ns["id"], env["id"], json.dumps(manifest)),
+                    )
+
+    def reset(self):
+        """Back to the seed: no packages, no jobs, environments as seeded."""
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("DELETE FROM packages")
+        self.db.execute("DELETE FROM jobs")
+        self.db.execute("DELETE FROM environments")
+        self._load_environments()
+        self.db.execute("COMMIT")
+        for folder in (self.package_dir, self.upload_dir):
+            for name in os.listdir(folder):
+                os.unlink(os.path.join(folder, name))
+
+    # ------------------------------------------------------------------ packages
+    def package_path(self, package_id):
+        return os.path.join(self.package_dir, f"{package_id}.mda")
+
+    def get_package(self, app_id, package_id):
+        return self.db.execute("SELECT * FROM packages WHERE app_id = ? AND id = ?", (app_id, package_id)).fetchone()
+
+    def list_packages(self, app_id, offset, limit):
+        return self.db.execute(
+            "SELECT * FROM packages WHERE app_id = ? ORDER BY created_ts DESC, seq DESC LIMIT ? OFFSET ?",
+            (app_id, limit, min(offset, 2 ** 62))
+        ).fetchall()
+
+    def _insert_package(self, app_id, package_id, model_version, runtime_version, description, file_name, file_size, log):
+        now = time.time()
+        seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM packages").fetchone()[0]
+        self.db.execute(
+            "INSERT INTO packages (id, app_id, model_version, runtime_version, created_on, created_ts, description, file_name,"
+            " file_size, expiry_date, build_log, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (package_id, app_id, model_version, runtime_version, iso(now), now, description, file_name, file_size,
+             iso(now + 60 * 86400), log, seq),
+        )
+
+    # ------------------------------------------------------------------ jobs
+    def create_job(self, kind, app_id, params):
+        now = time.time()
+        seconds = float(self.settings[f"{kind}_seconds"])
+        job_id = str(uuid.uuid4())
+        self.db.execute(
+            "INSERT INTO jobs (id, kind, app_id, created_ts, due_ts, status, details, params) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+            (job_id, kind, app_id, now, now + seconds, DETAILS[kind], json.dumps(params)),
+        )
+        return job_id
+
+    def get_job(self, job_id):
+        row = self.db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is not None and row["status"] == "pending" and row["due_ts"] <= time.time():
+            self.finish_job(row)
+            row = self.db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return row
+
+    def finish_due_jobs(self):
+        """Finish every job whose time has come; returns how many finished."""
+        rows = self.db.execute("SELECT * FROM jobs WHERE status = 'pending' AND due_ts <= ? ORDER BY due_ts", (time.time(),)).fetchall()
+        for row in rows:
+            self.finish_job(row)
+        return len(rows)
+
+    def pending_deploy(self, app_id, namespace_id, env_id):
+        for row in self.db.execute("SELECT params FROM jobs WHERE status = 'pending' AND kind = 'deploy' AND app_id = ?", (app_id,)):
+            params = json.loads(row["params"])
+            if params["namespace_id"] == namespace_id and params["env_id"] == env_id:
+                return True
+        return False
+
+    def finish_job(self, row):
+        """Carry out a due job's effect and record its outcome, in one transaction."""
+        params = json.loads(row["params"])
+        app = self.apps.get(row["app_id"])
+        handler = getattr(self, f"_finish_{row['kind']}")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            current = self.db.execute("SELECT status FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+            if current is None or current["status"] != "pending":
+                self.db.execute("COMMIT")
+                return
+            status, package_id, error, log = handler(row, app, params)
+            self.db.execute(
+                "UPDATE jobs SET status = ?, package_id = ?, error = ?, log = ? WHERE id = ?",
+                (status, package_id, json.dumps(error) if error else None, log, row["id"]),
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def _finish_build(self, row, app, params):
+        branch, revision = params["branch"], params["revision"]
+        vcs = app["vcs"]
+        revisions = app["branches"].get(branch)
+        if revisions is None:
+            detail = ""
+            if vcs == "svn" and branch.replace(" ", "").lower() == "mainline":
+                detail = "For an SVN app the main line is the branch 'trunk': build with branch 'trunk' instead of 'Main line'."
+            log = mda.build_log(app["id"], vcs, branch, revision, "unknown-branch", app["runtime_version"], detail)
+            message = f"Branch '{branch}' was not found in the repository of app {app['id']}."
+            if detail:
+                message += " " + detail
+            return "failed", None, {"code": 400, "message": message}, log
+        full = resolve_revision(vcs, revisions, revision)
+        if full is None:
+            log = mda.build_log(app["id"], vcs, branch, revision, "unknown-revision", app["runtime_version"])
+            return "failed", None, {"code": 400, "message": f"Revision '{revision}' was not found on branch '{branch}'."}, log
+        if full in app["failing_revisions"]:
+            log = mda.build_log(app["id"], vcs, branch, full, "compile-error", app["runtime_version"])
+            return "failed", None, {"message": "Build failed: the project contains 3 errors. See the build log for details."}, log
+        log = mda.build_log(app["id"], vcs, branch, full, "ok", app["runtime_version"])
+        model_ver = mda.model_version(vcs, params.get("version"), full)
+        file_name = mda.file_name_for(vcs, branch, model_ver)
+        package_id = str(uuid.uuid4())
+        path = self.package_path(package_id)
+        mda.write_mda(path, model_ver, app["runtime_version"], app["name"])
+        self._insert_package(app["id"], package_id, model_ver, app["runtime_version"], params.get("description"), file_name,
+                             os.path.getsize(path), log)
+        return "finished", package_id, None, log
+
+    def _finish_upload(self, row, app, params):
+        tmp = params["tmp_path"]
+        if not os.path.exists(tmp):
+            return "failed", None, {"code": 500, "message": "The uploaded file was lost before it could be processed."}, None
+        if not mda.is_zip(tmp):
+            os.unlink(tmp)
+            return "failed", None, {"code": 400, "message": "The uploaded file is not a deployment package: an .mda file is a zip archive."}, None
+        meta = mda.read_mda_metadata(tmp)
+        package_id = str(uuid.uuid4())
+        path = self.package_path(package_id)
+        size = os.path.getsize(tmp)
+        os.replace(tmp, path)
+        log = f"Deployment package uploaded: {params['file_name']} ({size} bytes)\n"
+        self._insert_package(app["id"], package_id, meta.get("ModelVersion", "1.0.0.0"), meta.get("RuntimeVersion", app["runtime_version"]),
+                             params.get("description"), params["file_name"], size, log)
+        return "finished", package_id, None, None
+
+    def _finish_delete(self, row, app, params):
+        package_id = params["package_id"]
+        self.db.execute("DELETE FROM packages WHERE id = ? AND app_id = ?", (package_id, app["id"]))
+        try:
+            os.unlink(self.package_path(package_id))
+        except FileNotFoundError:
+            pass
+        return "finished", None, None, None
+
+    def _finish_deploy(self, row, app, params):
+        new = params["manifest"]
+        package_id = new["environment"]["deployment"]["packageId"]
+        if self.get_package(app["id"], package_id) is None:
+            message = f"Package {package_id} is not a deployment package of app {app['id']}."
+            return "failed", None, {"code": 400, "message": message}, None
+        stored = self.get_manifest(app["id"], params["namespace_id"], params["env_id"])
+        if stored is None:
+            return "failed", None, {"code": 404, "message": f"Environment {params['env_id']} could not be found"}, None
+        merged = merge_manifest(stored, new)
+        self.db.execute(
+            "UPDATE environments SET manifest = ? WHERE app_id = ? AND namespace_id = ? AND env_id = ?",
+            (json.dumps(merged), app["id"], params["namespace_id"], params["env_id"]),
+        )
+        return "finished", None, None, None
+
+    # ------------------------------------------------------------------ environments
+    def get_manifest(self, app_id, namespace_id, env_id):
+        row = self.db.execute(
+            "SELECT manifest FROM environments WHERE app_id = ? AND namespace_id = ? AND env_id = ?", (app_id, namespace_id, env_id)
+        ).fetchone()
+        return json.loads(row["manifest"]) if row else None
+
+
+def resolve_revision(vcs, revisions, revision):
+    """The full revision a request names: exact, or for git a unique prefix of at least 7 characters."""
+    if revision in revisions:
+        return revision
+    if vcs == "git" and len(revision) >= 7:
+        matches = [r for r in revisions if r.startswith(revision.lower())]
+        if len(matches) == 1:
+            return matches[0]
+    return None
+
+
+def initial_manifest(app, ns, env):
+    """An environment manifest in the shape GET returns (Deploy API 4.13 getEnvironmentManifest)."""
+    resources = {"cpu": "1", "memory": "0.512"}
+    return {
+        "manifestVersion": "2.0.0",
+        "environment": {
+            "id": env["id"],
+            "properties": {"name": env["id"], "production": False, "defaultStudioTarget": False, "secretsStoreEnabled": False,
+                           "environmentPurpose": "Test"},
+            "deployment": {"appUrl": env["app_url"], "packageId": env["package_id"] or "", "constants": [], "scheduledEvents": [],
+                           "appLogLevels": []},
+            "container": {"state": "Ready", "instances": env["instances"], "lastRunningInstanceCount": env["instances"],
+                          "coreResources": {"limits": dict(resources), "requests": dict(resources)}},
+            "network": {"outgoingConnectionCertificate": []},
+            "runtime": {"runtimeVersion": app["runtime_version"], "environmentVariables": [], "customRuntimeSettings": []},
+            "provider": {"clusterId": ns["cluster_id"], "namespace": ns["name"], "namespaceId": ns["id"]},
+            "annotations": [],
+            "services": [],
+            "runtimeMetricsConfiguration": {"mode": "default"},
+            "deploymentStrategy": {"runtimeDeploymentStrategyType": "Default"},
+        },
+    }
+
+
+def merge_manifest(stored, new):
+    """Apply a PUT manifest to the stored one; non-editable fields keep their stored values."""
+    merged = copy.deepcopy(new)
+    env, old_env = merged["environment"], stored["environment"]
+    for path in NON_EDITABLE:
+        if len(path) == 1:
+            env[path[0]] = copy.deepcopy(old_env.get(path[0]))
+        else:
+            section = env.setdefault(path[0], {})
+            if path[1] in old_env.get(path[0], {}):
+                section[path[1]] = old_env[path[0]][path[1]]
+            else:
+                section.pop(path[1], None)
+    container = env["container"]
+    instances = int(container.get("instances", 0))
+    container["state"] = "Ready"
+    if instances > 0:
+        container["lastRunningInstanceCount"] = instances
+    return merged

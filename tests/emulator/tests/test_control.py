@@ -1,0 +1,101 @@
+"""The control API: request log, reset, fault injection; and the rate limit."""
+
+import datetime
+import time
+
+import pytest
+import requests
+
+from conftest import ADMIN, GIT_APP, Api, fast_args
+from mxpc_emulator.testing import EmulatorProcess
+
+
+def test_request_log_names_token_never_its_value(api):
+    api.emu.control("DELETE", "requests")
+    api("GET", f"/apps/{GIT_APP}/packages", params={"limit": "5"})
+    api.with_token(None)("GET", f"/apps/{GIT_APP}/packages")
+    log = api.emu.requests()
+    assert [(e["method"], e["status"], e["token"]) for e in log] == [("GET", 200, "admin"), ("GET", 401, None)]
+    assert log[0]["path"] == f"/api/v4/apps/{GIT_APP}/packages" and log[0]["query"] == {"limit": "5"}
+    stamp = datetime.datetime.strptime(log[0]["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert abs((datetime.datetime.utcnow() - stamp).total_seconds()) < 30
+    assert ADMIN not in str(log)
+
+
+def test_reset_returns_to_the_seed(api):
+    api.built_package()
+    api.emu.control("POST", "reset")
+    assert api("GET", f"/apps/{GIT_APP}/packages").json()["packages"] == []
+    assert len(api.emu.requests()) == 1
+
+
+@pytest.mark.parametrize("kind", ["429", "500", "502", "503", "504"])
+def test_status_faults(api, kind):
+    api.emu.control("POST", "faults", {"rate": 1, "kinds": [kind], "seed": 1})
+    resp = api("GET", f"/apps/{GIT_APP}/packages")
+    assert resp.status_code == int(kind)
+    assert resp.json()["error"]["code"] == int(kind)
+    assert ("Retry-After" in resp.headers) == (kind == "429")
+    assert requests.get(api.emu.root + "/_emulator/health", timeout=5).status_code == 200
+
+
+def test_reset_fault_drops_before_processing(api):
+    api.emu.control("POST", "faults", {"rate": 1, "kinds": ["reset"]})
+    with pytest.raises(requests.ConnectionError):
+        api.build()
+    api.emu.control("POST", "faults", {"rate": 0})
+    time.sleep(0.5)
+    assert api("GET", f"/apps/{GIT_APP}/packages").json()["packages"] == []
+
+
+def test_lost_response_processes_then_drops(api):
+    api.emu.control("POST", "faults", {"rate": 1, "kinds": ["lost_response"]})
+    with pytest.raises(requests.ConnectionError):
+        api.build()
+    api.emu.control("POST", "faults", {"rate": 0})
+    deadline = time.monotonic() + 5
+    while not api("GET", f"/apps/{GIT_APP}/packages").json()["packages"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(api("GET", f"/apps/{GIT_APP}/packages").json()["packages"]) == 1
+    assert api.emu.requests()[0]["fault"] == "lost_response"
+
+
+def test_slow_fault(api):
+    api.emu.control("POST", "faults", {"rate": 1, "kinds": ["slow"], "slow_seconds": 0.6})
+    started = time.monotonic()
+    assert api("GET", f"/apps/{GIT_APP}/packages").status_code == 200
+    assert time.monotonic() - started >= 0.6
+
+
+def test_fault_rate_is_seeded_and_partial(api):
+    api.emu.control("POST", "faults", {"rate": 0.3, "kinds": ["503"], "seed": 42})
+    first = [api("GET", f"/apps/{GIT_APP}/packages").status_code for _attempt in range(60)]
+    api.emu.control("POST", "faults", {"rate": 0.3, "kinds": ["503"], "seed": 42})
+    second = [api("GET", f"/apps/{GIT_APP}/packages").status_code for _attempt in range(60)]
+    assert first == second
+    assert 5 <= first.count(503) <= 35 and first.count(200) >= 25
+
+
+def test_faults_only_touch_api_routes(api):
+    api.emu.control("POST", "faults", {"rate": 1, "kinds": ["503"]})
+    assert api.emu.control("GET", "faults")["rate"] == 1
+    assert requests.get(api.emu.root + "/_emulator/requests", timeout=5).status_code == 200
+
+
+def test_bad_fault_config_is_rejected(api):
+    resp = requests.post(api.emu.root + "/_emulator/faults", json={"rate": 2}, timeout=5)
+    assert resp.status_code == 400
+    resp = requests.post(api.emu.root + "/_emulator/faults", json={"kinds": ["boom"]}, timeout=5)
+    assert resp.status_code == 400
+
+
+def test_rate_limit_per_token_with_retry_after():
+    with EmulatorProcess(args=fast_args() + ["--rate-limit", "5"]) as emu:
+        api = Api(emu)
+        codes = [api("GET", f"/apps/{GIT_APP}/packages").status_code for _attempt in range(6)]
+        assert codes == [200] * 5 + [429]
+        resp = api("GET", f"/apps/{GIT_APP}/packages")
+        assert 1 <= int(resp.headers["Retry-After"]) <= 60
+        assert "Rate limit" in resp.json()["error"]["message"]
+        other = api.with_token("mxpc-demo-readonly-7d1e2b9c40a5")
+        assert other("GET", f"/apps/{GIT_APP}/packages").status_code == 200

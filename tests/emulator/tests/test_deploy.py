@@ -1,0 +1,79 @@
+"""Deploy API subset: environment manifests, GET then PUT, and the job that applies them."""
+
+from conftest import GIT_APP, NAMESPACE, READONLY, SVN_APP, assert_envelope
+
+ENV = f"/apps/{GIT_APP}/namespaces/{NAMESPACE}/environments/gitdemo"
+
+
+def test_manifest_shape(api):
+    resp = api("GET", ENV)
+    assert resp.status_code == 200
+    manifest = resp.json()
+    assert manifest["manifestVersion"] == "2.0.0"
+    env = manifest["environment"]
+    assert env["id"] == "gitdemo"
+    assert {"name", "production", "defaultStudioTarget", "secretsStoreEnabled"} <= set(env["properties"])
+    assert set(env["deployment"]) >= {"appUrl", "packageId", "constants"}
+    assert env["container"]["instances"] == 1 and env["container"]["state"] == "Ready"
+    assert env["provider"]["clusterId"] and env["provider"]["namespace"]
+    assert isinstance(env["services"], list)
+
+
+def test_put_new_package_runs_a_job_and_applies(api):
+    pkg = api.built_package()
+    manifest = api("GET", ENV).json()
+    manifest["environment"]["deployment"]["packageId"] = pkg["id"]
+    manifest["environment"]["deployment"]["constants"] = [{"name": "MyFirstModule.Greeting", "value": "hi"}]
+    resp = api("PUT", ENV, json=manifest)
+    assert resp.status_code == 202
+    assert resp.headers["Location"].endswith(f"/jobs/{resp.json()['id']}")
+    assert api("GET", ENV).json()["environment"]["container"]["state"] == "Processing"
+    job = api.wait(resp.json()["id"])
+    assert job["status"] == "finished" and "packageId" not in job
+    after = api("GET", ENV).json()["environment"]
+    assert after["deployment"]["packageId"] == pkg["id"]
+    assert after["deployment"]["constants"] == [{"name": "MyFirstModule.Greeting", "value": "hi"}]
+    assert after["container"]["state"] == "Ready"
+
+
+def test_instances_to_zero_keeps_last_running_count(api):
+    pkg = api.built_package()
+    manifest = api("GET", ENV).json()
+    manifest["environment"]["deployment"]["packageId"] = pkg["id"]
+    manifest["environment"]["container"]["instances"] = 0
+    manifest["environment"]["container"]["lastRunningInstanceCount"] = 7
+    assert api.wait(api("PUT", ENV, json=manifest).json()["id"])["status"] == "finished"
+    container = api("GET", ENV).json()["environment"]["container"]
+    assert container["instances"] == 0 and container["lastRunningInstanceCount"] == 1
+
+
+def test_package_of_another_app_fails_the_job(api):
+    other = api.built_package(app=SVN_APP, branch="trunk", revision="623")
+    manifest = api("GET", ENV).json()
+    manifest["environment"]["deployment"]["packageId"] = other["id"]
+    job = api.wait(api("PUT", ENV, json=manifest).json()["id"])
+    assert job["status"] == "failed"
+    assert other["id"] in job["error"]["message"]
+    assert api("GET", ENV).json()["environment"]["deployment"]["packageId"] == ""
+
+
+def test_manifest_validation(api):
+    manifest = api("GET", ENV).json()
+    manifest["environment"]["id"] = "other"
+    del manifest["environment"]["deployment"]["appUrl"]
+    manifest["environment"]["container"]["instances"] = 11
+    body = assert_envelope(api("PUT", ENV, json=manifest), 400)
+    names = {p["name"] for p in body["error"]["invalid-params"]}
+    assert names == {"environment.id", "environment.deployment.appUrl", "environment.deployment.packageId",
+                     "environment.container.instances"}
+
+
+def test_unknown_environment_and_namespace(api):
+    assert_envelope(api("GET", f"/apps/{GIT_APP}/namespaces/{NAMESPACE}/environments/nope"), 404)
+    assert_envelope(api("GET", f"/apps/{GIT_APP}/namespaces/other/environments/gitdemo"), 404)
+
+
+def test_deploy_scopes(api):
+    ro = api.with_token(READONLY)
+    manifest = ro("GET", ENV).json()
+    assert_envelope(ro("PUT", ENV, json=manifest), 403, message_has="mx:deployment:write")

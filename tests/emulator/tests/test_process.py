@@ -1,0 +1,108 @@
+"""The process: command line, ready line, SIGTERM, persistence across kill -9, TLS, seeds, expiring URLs."""
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+import trustme
+
+from conftest import GIT_APP, Api, fast_args
+from mxpc_emulator.testing import EmulatorProcess
+
+
+def test_ready_line_and_clean_sigterm(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "mxpc_emulator", "--port", "0", "--data-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert re.fullmatch(r"mxpc-emulator listening on http://127\.0\.0\.1:\d+/api/v4\n", line)
+    proc.terminate()
+    assert proc.wait(10) == 0
+    assert proc.stdout.read() == ""
+
+
+def test_kill_during_build_then_restart_finishes_the_job(tmp_path):
+    emu = EmulatorProcess(data_dir=str(tmp_path), args=["--build-seconds", "2"]).start()
+    try:
+        api = Api(emu)
+        job = api.build().json()
+        emu.stop(sig=9)
+        time.sleep(0.5)
+        emu.start()
+        api = Api(emu)
+        finished = api.wait(job["id"], timeout=10)
+        assert finished["status"] == "finished"
+        listed = api("GET", f"/apps/{GIT_APP}/packages").json()["packages"]
+        assert [p["id"] for p in listed] == [finished["packageId"]]
+    finally:
+        emu.stop()
+
+
+def test_state_survives_a_restart(tmp_path):
+    with EmulatorProcess(data_dir=str(tmp_path), args=fast_args()) as emu:
+        pkg = Api(emu).built_package()
+        emu.restart(kill=False)
+        got = Api(emu)("GET", f"/apps/{GIT_APP}/packages/{pkg['id']}", params={"url": "true"}).json()["package"]
+        assert got["fileSize"] == pkg["fileSize"]
+        assert len(requests.get(got["url"]["location"], timeout=10).content) == pkg["fileSize"]
+
+
+def test_expired_download_link_is_403(tmp_path):
+    with EmulatorProcess(args=fast_args() + ["--url-ttl-seconds", "1"]) as emu:
+        api = Api(emu)
+        pkg = api.built_package()
+        url = api("GET", f"/apps/{GIT_APP}/packages/{pkg['id']}", params={"url": "true"}).json()["package"]["url"]
+        assert url["ttl"] == 1
+        assert requests.get(url["location"], timeout=10).status_code == 200
+        time.sleep(2.1)
+        expired = requests.get(url["location"], timeout=10)
+        assert expired.status_code == 403 and "expired" in expired.text
+
+
+def test_seed_file_yaml(tmp_path):
+    seed = tmp_path / "seed.yml"
+    seed.write_text(
+        "tokens:\n  - {name: ci, token: ci-token-123, scopes: [mx:privatecloud-build:read, mx:privatecloud-build:write,"
+        " mx:modelrepository:write]}\n"
+        "apps:\n  - id: 11111111-2222-3333-4444-555555555555\n    name: seeded\n    vcs: svn\n    runtime_version: 9.24.0.1\n"
+        "    branches: {trunk: ['7', '8']}\n    failing_revisions: ['8']\n"
+        "settings: {build_seconds: 0.2}\n"
+    )
+    with EmulatorProcess(args=["--seed", str(seed)]) as emu:
+        api = Api(emu, token="ci-token-123")
+        app = "11111111-2222-3333-4444-555555555555"
+        pkg = api.built_package(app=app, branch="trunk", revision="7")
+        assert pkg["fileName"] == "MainLine-1.0.0.7.mda" and pkg["runtimeVersion"] == "9.24.0.1"
+        job = api.wait(api.build(app=app, branch="trunk", revision="8").json()["id"], log=True)
+        assert job["status"] == "failed"
+        assert Api(emu)("GET", f"/apps/{app}/packages").status_code == 403
+
+
+def test_seed_file_json_and_bad_seed(tmp_path):
+    good = tmp_path / "seed.json"
+    good.write_text(json.dumps({"tokens": [], "apps": [], "settings": {"build_seconds": 1}}))
+    with EmulatorProcess(args=["--seed", str(good)]):
+        pass
+    bad = tmp_path / "bad.yml"
+    bad.write_text("apps:\n  - id: not-a-uuid\n")
+    result = subprocess.run([sys.executable, "-m", "mxpc_emulator", "--data-dir", str(tmp_path / "d"), "--seed", str(bad)],
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2
+    assert "seed.apps[0].id" in result.stderr
+
+
+def test_tls(tmp_path):
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    with EmulatorProcess(args=["--tls-cert", str(tmp_path / "server.pem"), "--tls-key", str(tmp_path / "server.pem")]) as emu:
+        assert emu.url.startswith("https://127.0.0.1:")
+        resp = requests.get(f"{emu.url}/apps/{GIT_APP}/packages", verify=str(tmp_path / "ca.pem"),
+                            headers={"Authorization": "MxToken mxpc-demo-admin-0f3c9a7e51d24b6f"}, timeout=10)
+        assert resp.status_code == 200
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(f"{emu.url}/apps/{GIT_APP}/packages", timeout=10)
