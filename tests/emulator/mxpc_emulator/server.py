@@ -22,6 +22,8 @@ API = "/api/v4"
 FAULT_KINDS = ("429", "500", "502", "503", "504", "reset", "slow", "lost_response")
 VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 CHUNK = 1024 * 1024
+NO_FAULTS = {"rate": 0.0, "kinds": list(FAULT_KINDS), "seed": None, "slow_seconds": 2.0, "methods": None, "path": None,
+             "count": None}
 
 
 class ApiError(Exception):
@@ -91,7 +93,7 @@ class Emulator:
         self.store = Store(data_dir, seed)
         self.tokens = {t["token"]: t for t in seed["tokens"]}
         self.requests = []
-        self.faults = {"rate": 0.0, "kinds": list(FAULT_KINDS), "seed": None, "slow_seconds": 2.0}
+        self.faults = dict(NO_FAULTS)
         self.fault_rng = random.Random()
         self.rate_limit = rate_limit
         self.windows = collections.defaultdict(collections.deque)
@@ -152,7 +154,7 @@ class Emulator:
             "fault": None,
         }
         self.requests.append(entry)
-        fault = self._pick_fault()
+        fault = self._pick_fault(request)
         entry["fault"] = fault
         if fault == "reset":
             request.transport.abort()
@@ -176,13 +178,20 @@ class Emulator:
             raise ConnectionResetError("injected lost response")
         return response
 
-    def _pick_fault(self):
-        rate = float(self.faults["rate"])
-        if rate <= 0 or not self.faults["kinds"]:
+    def _pick_fault(self, request):
+        faults = self.faults
+        rate = float(faults["rate"])
+        if rate <= 0 or not faults["kinds"] or faults.get("count") == 0:
+            return None
+        if faults.get("methods") and request.method not in faults["methods"]:
+            return None
+        if faults.get("path") and not re.search(faults["path"], request.path):
             return None
         if self.fault_rng.random() >= rate:
             return None
-        return self.fault_rng.choice(self.faults["kinds"])
+        if faults.get("count") is not None:
+            faults["count"] -= 1
+        return self.fault_rng.choice(faults["kinds"])
 
     def _check_rate(self, token):
         if not self.rate_limit:
@@ -476,7 +485,7 @@ class Emulator:
     async def control_reset(self, _request):
         self.store.reset()
         self.requests = []
-        self.faults["rate"] = 0.0
+        self.faults = dict(NO_FAULTS)
         self.windows.clear()
         return web.json_response({"reset": True})
 
@@ -488,14 +497,19 @@ class Emulator:
             body = await request.json()
         except ValueError:
             return web.json_response({"error": "body must be JSON"}, status=400)
-        faults = dict(self.faults)
+        faults = dict(NO_FAULTS)
         faults.update(body if isinstance(body, dict) else {})
         try:
             faults["rate"] = float(faults["rate"])
             faults["slow_seconds"] = float(faults["slow_seconds"])
             faults["kinds"] = [str(k) for k in faults["kinds"]]
-        except (TypeError, ValueError):
-            return web.json_response({"error": "rate and slow_seconds are numbers, kinds a list"}, status=400)
+            faults["methods"] = [str(m).upper() for m in faults["methods"]] if faults["methods"] else None
+            faults["count"] = int(faults["count"]) if faults["count"] is not None else None
+            if faults["path"]:
+                re.compile(faults["path"])
+        except (TypeError, ValueError, re.error):
+            return web.json_response({"error": "rate and slow_seconds are numbers, kinds and methods lists, count a whole "
+                                               "number, path a regular expression"}, status=400)
         bad = [k for k in faults["kinds"] if k not in FAULT_KINDS]
         if not 0 <= faults["rate"] <= 1 or bad:
             return web.json_response({"error": f"rate is 0..1 and kinds are among {list(FAULT_KINDS)}; got {bad or faults['rate']}"},

@@ -99,3 +99,10 @@ def test_rate_limit_per_token_with_retry_after():
         assert "Rate limit" in resp.json()["error"]["message"]
         other = api.with_token("mxpc-demo-readonly-7d1e2b9c40a5")
         assert other("GET", f"/apps/{GIT_APP}/packages").status_code == 200
+
+
+def test_faults_narrowed_by_method_path_and_count(api):
+    api.emu.control("POST", "faults", {"rate": 1, "kinds": ["503"], "methods": ["POST"], "path": "/packages/build$", "count": 2})
+    assert api("GET", f"/apps/{GIT_APP}/packages").status_code == 200
+    assert [api.build().status_code for _attempt in range(3)] == [503, 503, 202]
+    assert api.emu.control("GET", "faults")["count"] == 0

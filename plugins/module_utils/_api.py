@@ -1,0 +1,359 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mendix.private_cloud contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""HTTP client for the Mendix for Private Cloud Build and Deploy APIs.
+
+One requests Session per client: the MxToken header, retries through urllib3's Retry with jittered
+exponential backoff (Retry-After honoured), timeouts, certificate checks and proxies from the
+environment. Errors become MendixApiError with one clear message.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import random
+import traceback
+
+REQUESTS_IMPORT_ERROR = None
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+    HAS_REQUESTS = True
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    Retry = object  # pylint: disable=invalid-name
+
+DEFAULT_BASE_URL = "https://privatecloud.mendixcloud.com/api/v4"
+USER_AGENT = "mendix.private_cloud-ansible-collection"
+
+# Statuses retried for requests that are safe to repeat (GET, PUT, DELETE, HEAD).
+RETRY_STATUSES = frozenset([429, 502, 503, 504])
+IDEMPOTENT_METHODS = frozenset(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
+# Answers after which the server may or may not have acted on a POST.
+UNCERTAIN_STATUSES = frozenset([500, 502, 503, 504])
+
+SCOPE_BUILD_READ = "mx:privatecloud-build:read"
+SCOPE_BUILD_WRITE = "mx:privatecloud-build:write"
+SCOPE_MODELREPO_WRITE = "mx:modelrepository:write"
+SCOPE_DEPLOY_READ = "mx:deployment:read"
+SCOPE_DEPLOY_WRITE = "mx:deployment:write"
+
+SCOPES_BUILD = "%s and %s" % (SCOPE_BUILD_WRITE, SCOPE_MODELREPO_WRITE)
+SCOPES_WRITE = SCOPE_BUILD_WRITE
+SCOPES_READ = "%s or %s" % (SCOPE_BUILD_READ, SCOPE_BUILD_WRITE)
+SCOPES_DEPLOY_READ = "%s or %s" % (SCOPE_DEPLOY_READ, SCOPE_DEPLOY_WRITE)
+SCOPES_DEPLOY_WRITE = SCOPE_DEPLOY_WRITE
+
+CHUNK_SIZE = 1024 * 1024
+
+
+class MendixApiError(Exception):
+    """An API call that did not succeed.
+
+    ``status`` is the HTTP status (None when no answer came), ``uncertain`` tells whether the server may
+    have acted on the request although no success answer arrived (a write whose answer was lost).
+    """
+
+    def __init__(self, message, status=None, body=None, uncertain=False):
+        super(MendixApiError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.body = body
+        self.uncertain = uncertain
+
+
+class JitterRetry(Retry):
+    """urllib3 Retry with full jitter on the backoff, and POST retried on 429 only.
+
+    A POST is otherwise not in allowed_methods, so read errors (the request may have been processed) raise at
+    once, while connect errors (nothing was sent) are retried as for any method.
+    """
+
+    def get_backoff_time(self):
+        base = super(JitterRetry, self).get_backoff_time()
+        if base <= 0:
+            return 0
+        return random.uniform(base / 2.0, base)
+
+    def is_retry(self, method, status_code, has_retry_after=False):
+        if method and method.upper() == "POST":
+            return bool(self.total) and status_code == 429
+        return super(JitterRetry, self).is_retry(method, status_code, has_retry_after)
+
+
+def make_retry(retries, backoff_factor=0.5, backoff_max=30):
+    """The Retry policy: GET/PUT/DELETE on 429/502/503/504 and connection errors, POST on 429 and refused connects."""
+    kwargs = dict(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff_factor,
+        raise_on_status=False,
+        respect_retry_after_header=True,
+        allowed_methods=IDEMPOTENT_METHODS,
+        backoff_max=backoff_max,
+    )
+    try:
+        return JitterRetry(**kwargs)
+    except TypeError:  # urllib3 1.26: no backoff_max argument
+        del kwargs["backoff_max"]
+        return JitterRetry(**kwargs)
+
+
+class StreamingMultipart(object):
+    """A multipart/form-data body that streams one file from disk in constant memory.
+
+    It has a length, so requests sends an explicit Content-Length, and every iteration starts again from
+    the beginning of the file, so a retried request sends the whole body again.
+    """
+
+    def __init__(self, path, fields, file_field="file", file_name=None, chunk_size=CHUNK_SIZE, boundary=None):
+        self.path = path
+        self.chunk_size = chunk_size
+        self.boundary = boundary or "mxpc-%032x" % random.getrandbits(128)
+        head = []
+        for name, value in fields:
+            head.append(
+                '--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (self.boundary, name, value)
+            )
+        head.append(
+            '--%s\r\nContent-Disposition: form-data; name="%s"; filename="%s"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            % (self.boundary, file_field, (file_name or os.path.basename(path)).replace('"', ""))
+        )
+        self.head = "".join(head).encode("utf-8")
+        self.tail = ("\r\n--%s--\r\n" % self.boundary).encode("ascii")
+        self.file_size = os.path.getsize(path)
+
+    @property
+    def content_type(self):
+        return "multipart/form-data; boundary=%s" % self.boundary
+
+    def __len__(self):
+        return len(self.head) + self.file_size + len(self.tail)
+
+    def __iter__(self):
+        yield self.head
+        with open(self.path, "rb") as handle:
+            while True:
+                chunk = handle.read(self.chunk_size)
+                if not chunk:
+                    break
+                yield chunk
+        yield self.tail
+
+
+def error_message(method, path, status, body, scopes=None):
+    """One message from the Mendix error envelope, with what to do about it."""
+    detail = ""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        detail = err.get("message") or ""
+        params = err.get("invalid-params") or []
+        reasons = ["%s: %s" % (p.get("name"), p.get("reason")) for p in params if isinstance(p, dict)]
+        if reasons:
+            detail = "%s (%s)" % (detail, "; ".join(reasons)) if detail else "; ".join(reasons)
+    msg = "%s %s failed with HTTP %s" % (method, path, status)
+    if detail:
+        msg += ": %s" % detail
+    if status == 401:
+        msg += ". Set token (or the MENDIX_PAT environment variable) to a Mendix Personal Access Token."
+    elif status == 403:
+        if scopes:
+            msg += ". This operation needs a Personal Access Token with the scope %s." % scopes
+        else:
+            msg += ". Check that the Personal Access Token is valid and has the scopes this operation needs."
+    elif status == 429:
+        msg += ". The API's rate limit was still exceeded after the retries; raise retries or run fewer requests at once."
+    return msg
+
+
+class Client(object):
+    """The Build and Deploy API client of every module and plugin."""
+
+    def __init__(self, base_url, token, validate_certs=True, ca_path=None, timeout=30, retries=5, backoff_factor=0.5):
+        if not HAS_REQUESTS:
+            raise RuntimeError("the Python library requests is required")
+        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = "MxToken %s" % token
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept"] = "application/json"
+        self.session.verify = ca_path if ca_path else validate_certs
+        adapter = HTTPAdapter(max_retries=make_retry(retries, backoff_factor))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.verify = self.session.verify
+        self.retries = retries
+        self.backoff_factor = backoff_factor
+        self.request_count = 0
+
+    # ------------------------------------------------------------------ transport
+    def url(self, path):
+        return self.base_url + path
+
+    def request(self, method, path, scopes=None, ok=(200,), params=None, json_body=None, data=None, headers=None,
+                timeout=None):
+        """Send a request; return (status, parsed JSON or None, response). Raises MendixApiError otherwise."""
+        url = self.url(path)
+        self.request_count += 1
+        try:
+            resp = self.session.request(method, url, params=params, json=json_body, data=data, headers=headers,
+                                        timeout=timeout or self.timeout)
+        except requests.exceptions.SSLError as exc:
+            raise MendixApiError(
+                "%s %s: TLS certificate verification failed (%s). Set ca_path to the CA bundle that signed the "
+                "server's certificate, or validate_certs to false for a test server." % (method, url, _reason(exc))
+            )
+        except requests.exceptions.ConnectTimeout as exc:
+            raise MendixApiError("%s %s: connection timed out after %s retries (%s). Check base_url and the network or proxy."
+                                 % (method, url, self.retries, _reason(exc)))
+        except requests.exceptions.ConnectionError as exc:
+            uncertain = method != "GET" and not _is_connect_error(exc)
+            raise MendixApiError("%s %s: cannot reach the API (%s). Check base_url, the network and any proxy."
+                                 % (method, url, _reason(exc)), uncertain=uncertain)
+        except requests.exceptions.Timeout as exc:
+            raise MendixApiError("%s %s: no answer within request_timeout=%ss (%s)." % (method, url, self.timeout, _reason(exc)),
+                                 uncertain=method != "GET")
+        except requests.exceptions.RequestException as exc:
+            raise MendixApiError("%s %s: %s" % (method, url, _reason(exc)), uncertain=method != "GET")
+        body = None
+        if resp.content:
+            try:
+                body = resp.json()
+            except ValueError:
+                body = None
+        if resp.status_code not in ok:
+            raise MendixApiError(error_message(method, path, resp.status_code, body, scopes), status=resp.status_code, body=body,
+                                 uncertain=method != "GET" and resp.status_code in UNCERTAIN_STATUSES)
+        if body is None and resp.status_code != 204 and method != "HEAD":
+            raise MendixApiError("%s %s: the answer (HTTP %s) is not JSON; is base_url the API's URL, ending in /api/v4?"
+                                 % (method, url, resp.status_code), status=resp.status_code)
+        return resp.status_code, body, resp
+
+    # ------------------------------------------------------------------ Build API
+    def list_packages(self, app_id, page_size=50):
+        """Every package of an app, paging transparently (pagination.size is the page's item count)."""
+        packages = []
+        offset = 0
+        while True:
+            dummy, body, dummy2 = self.request("GET", "/apps/%s/packages" % app_id, scopes=SCOPES_READ,
+                                               params={"offset": offset, "limit": page_size})
+            page = body.get("packages") or []
+            packages.extend(page)
+            size = (body.get("pagination") or {}).get("size", len(page))
+            if size < page_size or not page:
+                return packages
+            offset += size
+
+    def get_package(self, app_id, package_id, url=False, log=False, missing_ok=False):
+        params = {}
+        if url:
+            params["url"] = "true"
+        if log:
+            params["log"] = "true"
+        try:
+            dummy, body, dummy2 = self.request("GET", "/apps/%s/packages/%s" % (app_id, package_id), scopes=SCOPES_READ,
+                                               params=params or None)
+        except MendixApiError as exc:
+            if missing_ok and exc.status == 404 and not _is_app_missing(exc):
+                return None
+            raise
+        return body.get("package", body)
+
+    def start_build(self, app_id, branch, revision, version=None, description=None):
+        payload = {"branch": branch, "revision": revision}
+        if version:
+            payload["version"] = version
+        if description is not None:
+            payload["description"] = description
+        return self._accepted("POST", "/apps/%s/packages/build" % app_id, SCOPES_BUILD, json_body=payload)
+
+    def start_upload(self, app_id, path, file_name):
+        body = StreamingMultipart(path, [("fileName", file_name)], file_name=file_name)
+        return self._accepted("POST", "/apps/%s/packages" % app_id, SCOPES_WRITE, data=body,
+                              headers={"Content-Type": body.content_type}, timeout=max(self.timeout, 300))
+
+    def start_delete(self, app_id, package_id):
+        return self._accepted("DELETE", "/apps/%s/packages/%s" % (app_id, package_id), SCOPES_WRITE)
+
+    def get_job(self, job_id, log=False, scopes=SCOPES_READ):
+        dummy, body, dummy2 = self.request("GET", "/jobs/%s" % job_id, scopes=scopes, params={"log": "true"} if log else None)
+        return body
+
+    def _accepted(self, method, path, scopes, **kwargs):
+        dummy, body, resp = self.request(method, path, scopes=scopes, ok=(200, 201, 202), **kwargs)
+        job = dict(body or {})
+        location = resp.headers.get("Location")
+        if location:
+            job["location"] = location
+        return job
+
+    def download(self, url, dest, expected_size=None):
+        """Stream a package file from a (pre-signed) download URL to dest; the token is not sent there."""
+        tmp = "%s.part" % dest
+        size = 0
+        try:
+            resp = requests.get(url, stream=True, timeout=self.timeout, verify=self.verify, headers={"User-Agent": USER_AGENT})
+        except requests.exceptions.RequestException as exc:
+            raise MendixApiError("download of the package failed: %s" % _reason(exc))
+        with resp:
+            if resp.status_code != 200:
+                hint = " The download URL expired or is not valid; request a fresh one." if resp.status_code == 403 else ""
+                raise MendixApiError("download of the package failed with HTTP %s.%s" % (resp.status_code, hint), status=resp.status_code)
+            with open(tmp, "wb") as handle:
+                for chunk in resp.iter_content(CHUNK_SIZE):
+                    handle.write(chunk)
+                    size += len(chunk)
+        if expected_size is not None and size != expected_size:
+            os.unlink(tmp)
+            raise MendixApiError("download of the package was incomplete: %s of %s bytes" % (size, expected_size))
+        os.rename(tmp, dest)
+        return size
+
+    # ------------------------------------------------------------------ Deploy API
+    def environment_path(self, app_id, namespace_id, environment_id):
+        return "/apps/%s/namespaces/%s/environments/%s" % (app_id, namespace_id, environment_id)
+
+    def get_environment(self, app_id, namespace_id, environment_id):
+        dummy, body, dummy2 = self.request("GET", self.environment_path(app_id, namespace_id, environment_id),
+                                           scopes=SCOPES_DEPLOY_READ)
+        return body
+
+    def put_environment(self, app_id, namespace_id, environment_id, manifest):
+        return self._accepted("PUT", self.environment_path(app_id, namespace_id, environment_id), SCOPES_DEPLOY_WRITE,
+                              json_body=manifest, headers={"Content-Type": "application/json"})
+
+
+def _reason(exc):
+    """The innermost reason of a requests/urllib3 error, without the request's headers."""
+    inner = exc
+    for dummy in range(5):
+        nxt = getattr(inner, "reason", None) or (inner.args[0] if getattr(inner, "args", None) else None)
+        if nxt is None or nxt is inner or isinstance(nxt, str):
+            break
+        inner = nxt
+    text = str(inner) or inner.__class__.__name__
+    return text
+
+
+def _is_connect_error(exc):
+    """Whether a ConnectionError happened before anything was sent (refused, DNS, connect timeout)."""
+    text = repr(exc)
+    markers = ("NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "Connection refused", "Failed to resolve",
+               "Name or service not known")
+    return any(m in text for m in markers)
+
+
+def _is_app_missing(exc):
+    body = exc.body if isinstance(exc.body, dict) else {}
+    message = str((body.get("error") or {}).get("message", ""))
+    return message.startswith("App ") or message == "App not found"

@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mendix.private_cloud contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Module base: the shared argument spec, the client, input checks and error reporting."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import zipfile
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
+from ansible_collections.mendix.private_cloud.plugins.module_utils._api import (
+    DEFAULT_BASE_URL,
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    Client,
+    MendixApiError,
+)
+from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import JobFailed, JobTimeout, JobWaiter
+
+CONNECTION_ARGSPEC = dict(
+    base_url=dict(type="str", default=DEFAULT_BASE_URL, fallback=(env_fallback, ["MENDIX_PRIVATE_CLOUD_URL"])),
+    token=dict(type="str", no_log=True, aliases=["pat"], fallback=(env_fallback, ["MENDIX_PAT"])),
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+    request_timeout=dict(type="float", default=30),
+    retries=dict(type="int", default=5),
+)
+
+WAIT_ARGSPEC = dict(
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=1200),
+    wait_max_interval=dict(type="float", default=30),
+)
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+
+
+# ---------------------------------------------------------------------- input checks (pure, before any call)
+def check_uuid(name, value, what="a UUID such as c533ee0b-f7db-4e62-868b-1192d392ccec"):
+    if value is None or not UUID_RE.match(str(value)):
+        return ["%s must be %s, got %r" % (name, what, value)]
+    return []
+
+
+def check_length(name, value, low, high, hint=""):
+    if value is None or not low <= len(value) <= high:
+        got = "nothing" if value is None else "%d characters" % len(value)
+        return ["%s must be %d to %d characters%s, got %s" % (name, low, high, hint, got)]
+    return []
+
+
+def check_build(branch, revision, version):
+    errors = []
+    errors += check_length("branch", branch, 1, 200, " (for SVN apps the main line is trunk)")
+    errors += check_length("revision", revision, 1, 50, " (an SVN revision number or a git commit hash)")
+    if version is not None and (len(version) > 20 or not VERSION_RE.match(version)):
+        errors.append("version must be in x.y.z format with at most 20 characters, for example 1.2.3; got %r" % version)
+    return errors
+
+
+def check_src(src):
+    """The upload source exists, is a readable non-empty regular file and a zip archive (an .mda)."""
+    if not src:
+        return ["src must be the path of an .mda file"]
+    if not os.path.exists(src):
+        return ["src %s does not exist; give the path of an .mda file on the controller" % src]
+    if os.path.isdir(src):
+        return ["src %s is a directory; give the path of an .mda file" % src]
+    if not os.access(src, os.R_OK):
+        return ["src %s is not readable; check its permissions" % src]
+    if os.path.getsize(src) == 0:
+        return ["src %s is empty; an .mda file is a zip archive built by Mendix" % src]
+    try:
+        is_zip = zipfile.is_zipfile(src)
+    except (IOError, OSError) as exc:
+        return ["src %s cannot be read: %s" % (src, exc)]
+    if not is_zip:
+        return ["src %s is not a zip archive; an .mda deployment package is a zip file built by Mendix" % src]
+    return []
+
+
+def check_file_name(file_name):
+    if file_name is not None and (not file_name or "/" in file_name or "\\" in file_name or len(file_name) > 255):
+        return ["file_name must be a plain file name without a path, 1 to 255 characters; got %r" % file_name]
+    return []
+
+
+def mda_name(file_name):
+    """The name the API stores: .mda is appended when missing."""
+    return file_name if file_name.lower().endswith(".mda") else file_name + ".mda"
+
+
+# ---------------------------------------------------------------------- idempotency
+def revision_matches(segment, revision):
+    """Whether the revision part of a modelVersion names the requested revision.
+
+    SVN: the revision number itself. Git: the first 8 characters of the hash, so a full hash starts with it and
+    a shorter prefix (7 characters at least) is the start of it.
+    """
+    if segment == revision:
+        return True
+    if len(revision) >= 7 and len(segment) == 8 and not revision.isdigit():
+        return revision.lower().startswith(segment.lower()) or segment.lower().startswith(revision.lower())
+    return False
+
+
+def build_matches(pkg, version, revision):
+    """A package is the one a build would produce when its modelVersion is <version>.<revision part>.
+
+    Without a version, the revision part alone decides.
+    """
+    model_version = pkg.get("modelVersion") or ""
+    if "." not in model_version:
+        return False
+    prefix, segment = model_version.rsplit(".", 1)
+    if not revision_matches(segment, revision):
+        return False
+    return version is None or prefix == version
+
+
+def find_build(packages, version, revision, exclude=()):
+    """The newest package a build of version/revision would produce (packages come newest first)."""
+    for pkg in packages:
+        if pkg.get("id") not in exclude and build_matches(pkg, version, revision):
+            return pkg
+    return None
+
+
+def find_upload(packages, file_name, file_size, exclude=()):
+    """The newest package with the same stored fileName (.mda appended) and fileSize."""
+    name = mda_name(file_name)
+    for pkg in packages:
+        if pkg.get("id") not in exclude and pkg.get("fileName") == name and pkg.get("fileSize") == file_size:
+            return pkg
+    return None
+
+
+# ---------------------------------------------------------------------- results
+def snake(obj):
+    """An API object with snake_case keys (nested dicts too)."""
+    if obj is None:
+        return None
+    return camel_dict_to_snake_dict(obj)
+
+
+def package_summary(pkg):
+    """The fields of a package that diff mode shows."""
+    if not pkg:
+        return {}
+    keys = ("id", "modelVersion", "fileName", "fileSize", "runtimeVersion", "createdOn", "description")
+    return snake(dict((k, pkg.get(k)) for k in keys if pkg.get(k) is not None))
+
+
+# ---------------------------------------------------------------------- module base
+class MendixModule(AnsibleModule):
+    """AnsibleModule with the connection options (and optionally the wait options) merged in."""
+
+    def __init__(self, argument_spec, wait=False, **kwargs):
+        spec = dict(CONNECTION_ARGSPEC)
+        if wait:
+            spec.update(WAIT_ARGSPEC)
+        spec.update(argument_spec)
+        super(MendixModule, self).__init__(argument_spec=spec, **kwargs)
+        if not HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        self._client = None
+
+    def fail_on(self, errors, **result):
+        """Fail with every input error at once, before any API call."""
+        if errors:
+            self.fail_json(msg="Invalid input: " + "; ".join(errors), **result)
+
+    @property
+    def client(self):
+        if self._client is None:
+            p = self.params
+            errors = []
+            if not p.get("token"):
+                errors.append("token is required: set the token option or the MENDIX_PAT environment variable to a "
+                              "Mendix Personal Access Token")
+            url = p.get("base_url") or ""
+            if not re.match(r"^https?://[^/]+", url):
+                errors.append("base_url must be an http(s) URL such as %s, got %r" % (DEFAULT_BASE_URL, url))
+            if p.get("ca_path") and not os.path.isfile(p["ca_path"]):
+                errors.append("ca_path %s is not a file; give a PEM CA bundle" % p["ca_path"])
+            if p.get("retries") is not None and p["retries"] < 0:
+                errors.append("retries must be 0 or more")
+            if p.get("request_timeout") is not None and p["request_timeout"] <= 0:
+                errors.append("request_timeout must be more than 0 seconds")
+            self.fail_on(errors)
+            self._client = Client(url, p["token"], validate_certs=p["validate_certs"], ca_path=p.get("ca_path"),
+                                  timeout=p["request_timeout"], retries=p["retries"])
+        return self._client
+
+    def check_connection_input(self):
+        """Run the connection checks without a call (they run on first use of the client too)."""
+        return self.client
+
+    def waiter(self, timeout=None, initial_interval=1.0, max_interval=None, scopes=None):
+        p = self.params
+        return JobWaiter(self.client, timeout if timeout is not None else p["wait_timeout"], initial_interval,
+                         max_interval if max_interval is not None else p["wait_max_interval"], scopes=scopes)
+
+    def fail_api(self, exc, **result):
+        """Report an API error, a job failure or a timeout."""
+        if isinstance(exc, (JobFailed, JobTimeout)):
+            job = dict(exc.result)
+            job["job"] = snake(job.get("job"))
+            result.setdefault("job", job)
+            self.fail_json(msg=exc.message, **result)
+        if isinstance(exc, MendixApiError):
+            if exc.status is not None:
+                result.setdefault("status_code", exc.status)
+            self.fail_json(msg=exc.message, **result)
+        self.fail_json(msg=str(exc), **result)
