@@ -54,11 +54,11 @@ async def serve(args, seed):
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
     scheme = "https" if ssl_context else "http"
-    print(f"mxpc-emulator listening on {scheme}://{host}:{port}/api/v4", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    print(f"mxpc-emulator listening on {scheme}://{host}:{port}/api/v4", flush=True)
     await stop.wait()
     await runner.cleanup()
 

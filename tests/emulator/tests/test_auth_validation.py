@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import ADMIN, GIT_APP, NO_MODELREPO, READONLY, assert_envelope
+from emutest import ADMIN, GIT_APP, NO_MODELREPO, READONLY, assert_envelope
 
 
 def test_missing_header_is_401(api):

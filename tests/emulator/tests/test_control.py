@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from conftest import ADMIN, GIT_APP, Api, fast_args
+from emutest import ADMIN, GIT_APP, Api, fast_args
 from mxpc_emulator.testing import EmulatorProcess
 
 

@@ -1,6 +1,6 @@
 """Deploy API subset: environment manifests, GET then PUT, and the job that applies them."""
 
-from conftest import GIT_APP, NAMESPACE, READONLY, SVN_APP, assert_envelope
+from emutest import GIT_APP, NAMESPACE, READONLY, SVN_APP, assert_envelope
 
 ENV = f"/apps/{GIT_APP}/namespaces/{NAMESPACE}/environments/gitdemo"
 

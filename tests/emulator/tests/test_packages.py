@@ -9,7 +9,7 @@ import zipfile
 
 import requests
 
-from conftest import GIT_APP, SVN_APP, assert_envelope
+from emutest import GIT_APP, SVN_APP, assert_envelope
 
 HASH = "6f995268a3c14d0e8b2f7a9c1d3e5f7081a2b3c4"
 

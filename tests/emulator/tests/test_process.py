@@ -10,7 +10,7 @@ import pytest
 import requests
 import trustme
 
-from conftest import GIT_APP, Api, fast_args
+from emutest import GIT_APP, Api, fast_args
 from mxpc_emulator.testing import EmulatorProcess
 
 
