@@ -40,8 +40,9 @@ class Run:
 
 
 def run_playbook(emu, name, tmp_path, token=ADMIN, check=False, diff=False, verbosity=0, env=None, base_url=None,
-                 playbook_dir=None, **extra_vars):
-    """Run playbooks/<name>.yml; extra vars are passed as JSON; the playbook may write `result_file`."""
+                 playbook_dir=None, vars_=None, **extra_vars):
+    """Run playbooks/<name>.yml; extra vars (vars_ and keywords) go as JSON; the playbook may write `result_file`."""
+    extra_vars = dict(vars_ or {}, **extra_vars)
     result_file = str(tmp_path / f"result-{name}-{len(list(tmp_path.iterdir()))}.json")
     extra_vars["result_file"] = result_file
     cmd = ["ansible-playbook", "-i", "localhost,", "-c", "local", os.path.join(playbook_dir or PLAYBOOKS, f"{name}.yml"),
