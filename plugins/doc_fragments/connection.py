@@ -53,3 +53,46 @@ notes:
 requirements:
   - requests >= 2.25 (Python library)
 """
+
+    # Lookup and other plugins: the same options, also settable through environment variables and variables.
+    PLUGINS = r"""
+options:
+  base_url:
+    description:
+      - Base URL of the Mendix for Private Cloud API, ending in C(/api/v4).
+    type: str
+    default: https://privatecloud.mendixcloud.com/api/v4
+    env:
+      - name: MENDIX_PRIVATE_CLOUD_URL
+    vars:
+      - name: mendix_private_cloud_url
+  token:
+    description:
+      - "Mendix Personal Access Token (PAT), sent as C(Authorization: MxToken <token>)."
+    type: str
+    env:
+      - name: MENDIX_PAT
+    vars:
+      - name: mendix_pat
+  validate_certs:
+    description:
+      - Whether to verify the API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - Path to a PEM CA bundle used to verify the API's certificate, instead of the system's.
+    type: path
+  request_timeout:
+    description:
+      - Seconds to wait for each HTTP answer.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many times a request is retried on connection errors and on HTTP 429, 502, 503 and 504.
+    type: int
+    default: 5
+requirements:
+  - requests >= 2.25 (Python library)
+"""

@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mendix.private_cloud contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+name: mx_package
+short_description: The latest Mendix for Private Cloud deployment package of an app
+version_added: 0.1.0
+author:
+  - mendix.private_cloud maintainers (@mendix-private-cloud)
+description:
+  - Returns the newest deployment package of each app given, optionally filtered, for templating package ids into
+    other tasks.
+  - Uses the same client, retries and connection options as the modules.
+extends_documentation_fragment:
+  - mendix.private_cloud.connection.plugins
+options:
+  _terms:
+    description: App IDs (UUIDs).
+    required: true
+    type: list
+    elements: str
+  model_version:
+    description: Only packages with this model version.
+    type: str
+  model_version_prefix:
+    description: Only packages whose model version starts with this, for example C(1.2.) for every 1.2 build.
+    type: str
+  file_name:
+    description: Only packages with this file name (C(.mda) appended when missing).
+    type: str
+  missing:
+    description: What to do when an app has no matching package.
+    type: str
+    choices: [error, empty]
+    default: error
+notes:
+  - Needs a token with the scope C(mx:privatecloud-build:read) or C(write).
+"""
+
+EXAMPLES = r"""
+- name: Deploy the latest package of the app
+  mendix.private_cloud.mx_deployment:
+    app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
+    namespace_id: d43aee0b-f7db-4e62-868b-1192d392cfed
+    environment_id: gitdemo
+    package_id: "{{ lookup('mendix.private_cloud.mx_package', 'c533ee0b-f7db-4e62-868b-1192d392ccec').id }}"
+
+- name: The newest 1.2.x package
+  ansible.builtin.debug:
+    msg: "{{ lookup('mendix.private_cloud.mx_package', app_id, model_version_prefix='1.2.') }}"
+  vars:
+    app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
+"""
+
+RETURN = r"""
+_raw:
+  description: One package per app given (snake_case keys), or an empty dict with O(missing=empty) when none matches.
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Package ID.
+      type: str
+    model_version:
+      description: Model version.
+      type: str
+    file_name:
+      description: File name.
+      type: str
+    file_size:
+      description: Size in bytes.
+      type: int
+    created_on:
+      description: When the package was created.
+      type: str
+"""
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.mendix.private_cloud.plugins.module_utils._api import HAS_REQUESTS, Client, MendixApiError
+from ansible_collections.mendix.private_cloud.plugins.module_utils._module import check_uuid, mda_name, snake
+
+
+class LookupModule(LookupBase):
+
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        if not HAS_REQUESTS:
+            raise AnsibleLookupError("mendix.private_cloud.mx_package needs the Python library requests on the controller")
+        token = self.get_option("token")
+        if not token:
+            raise AnsibleLookupError("token is required: set the token option, the mendix_pat variable or MENDIX_PAT")
+        errors = []
+        for term in terms:
+            errors += check_uuid("app_id", term)
+        if errors:
+            raise AnsibleLookupError("; ".join(errors))
+        client = Client(self.get_option("base_url"), token, validate_certs=self.get_option("validate_certs"),
+                        ca_path=self.get_option("ca_path"), timeout=self.get_option("request_timeout"),
+                        retries=self.get_option("retries"))
+        results = []
+        for app_id in terms:
+            try:
+                packages = client.list_packages(app_id.lower())
+            except MendixApiError as exc:
+                raise AnsibleLookupError(exc.message)
+            found = [p for p in packages if self._wanted(p)]
+            if not found:
+                if self.get_option("missing") == "error":
+                    raise AnsibleLookupError("app %s has no package matching the filters" % app_id)
+                results.append({})
+                continue
+            results.append(snake(found[0]))
+        return results
+
+    def _wanted(self, pkg):
+        model_version = self.get_option("model_version")
+        prefix = self.get_option("model_version_prefix")
+        file_name = self.get_option("file_name")
+        if model_version and pkg.get("modelVersion") != model_version:
+            return False
+        if prefix and not str(pkg.get("modelVersion", "")).startswith(prefix):
+            return False
+        if file_name and pkg.get("fileName") != mda_name(file_name):
+            return False
+        return True
