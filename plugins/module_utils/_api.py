@@ -206,8 +206,9 @@ class Client(object):
         url = self.url(path)
         self.request_count += 1
         try:
+            # verify is passed on every call: a session-level value loses to REQUESTS_CA_BUNDLE in the environment.
             resp = self.session.request(method, url, params=params, json=json_body, data=data, headers=headers,
-                                        timeout=timeout or self.timeout)
+                                        timeout=timeout or self.timeout, verify=self.verify)
         except requests.exceptions.SSLError as exc:
             raise MendixApiError(
                 "%s %s: TLS certificate verification failed (%s). Set ca_path to the CA bundle that signed the "
@@ -232,7 +233,11 @@ class Client(object):
             except ValueError:
                 body = None
         if resp.status_code not in ok:
-            raise MendixApiError(error_message(method, path, resp.status_code, body, scopes), status=resp.status_code, body=body,
+            message = error_message(method, path, resp.status_code, body, scopes)
+            if body is None and resp.status_code in (404, 405):
+                message += (". The answer is not the API's JSON: check base_url, the API's URL ending in /api/v4 (now %s)."
+                            % self.base_url)
+            raise MendixApiError(message, status=resp.status_code, body=body,
                                  uncertain=method != "GET" and resp.status_code in UNCERTAIN_STATUSES)
         if body is None and resp.status_code != 204 and method != "HEAD":
             raise MendixApiError("%s %s: the answer (HTTP %s) is not JSON; is base_url the API's URL, ending in /api/v4?"

@@ -61,6 +61,8 @@ options:
     default: false
 notes:
   - Needs a token with the scope C(mx:deployment:write) (C(mx:deployment:read) is enough in check mode).
+  - Before writing, the package is looked up with the Build API (C(mx:privatecloud-build:read)), so that a wrong
+    O(package_id) fails before the environment is touched; without that scope the check is skipped with a warning.
 seealso:
   - module: mendix.private_cloud.mx_package
   - name: Deploy API reference
@@ -186,6 +188,8 @@ def main():
         module.fail_api(exc, changed=False)
     before = summary(manifest)
     previous = before["package_id"]
+    if previous != package_id:
+        check_package(module, client, app_id, package_id)
     diff = {"before": {"package_id": previous}, "after": {"package_id": package_id}}
     if previous == package_id:
         module.exit_json(changed=False, package_id=package_id, previous_package_id=previous, environment=before, diff=diff)
@@ -217,6 +221,21 @@ def main():
         module.fail_json(msg="The update job finished but the environment runs package %s, not package_id=%s"
                              % (after["package_id"], package_id), changed=True, jobs=jobs, environment=after)
     module.exit_json(changed=True, package_id=package_id, previous_package_id=previous, environment=after, jobs=jobs, diff=diff)
+
+
+def check_package(module, client, app_id, package_id):
+    """Fail before any write when package_id is not a package of the app (when the token may read packages)."""
+    try:
+        found = client.get_package(app_id, package_id, missing_ok=True)
+    except MendixApiError as exc:
+        if exc.status in (401, 403):
+            module.warn("Cannot check that package_id=%s exists: the token cannot read deployment packages (%s). The "
+                        "Deploy API checks it when the environment is updated." % (package_id, exc.message))
+            return
+        module.fail_api(exc, changed=False)
+    if found is None:
+        module.fail_json(msg="package_id=%s is not a deployment package of app_id=%s; give the id of a package of this app "
+                             "(see mendix.private_cloud.mx_package_info)." % (package_id, app_id), changed=False)
 
 
 def wait_job(module, job, what, hint=""):

@@ -13,6 +13,7 @@ PLAYBOOKS = os.path.join(HERE, "playbooks")
 ADMIN = "mxpc-demo-admin-0f3c9a7e51d24b6f"
 READONLY = "mxpc-demo-readonly-7d1e2b9c40a5"
 NO_MODELREPO = "mxpc-demo-nomodelrepo-3a8f6e2d19c7"
+TOKENS = {"admin": ADMIN, "readonly": READONLY, "no-modelrepo": NO_MODELREPO}
 GIT_APP = seedmod.DEMO_GIT_APP_ID
 SVN_APP = seedmod.DEMO_SVN_APP_ID
 NAMESPACE = seedmod.DEMO_NAMESPACE_ID
@@ -31,9 +32,14 @@ class Run:
         self.stdout = proc.stdout
         self.stderr = proc.stderr
         self.result = None
+        text = self.stdout + self.stderr
         if os.path.exists(result_file):
             with open(result_file, encoding="utf-8") as handle:
-                self.result = json.load(handle)
+                raw = handle.read()
+            text += raw
+            self.result = json.loads(raw)
+        leaked = [name for name, token in TOKENS.items() if token in text]
+        assert not leaked, f"the {leaked} token appears in the output or the returned values"
 
     def __repr__(self):
         return f"Run(rc={self.rc})\n{self.stdout[-4000:]}\n{self.stderr[-2000:]}"

@@ -120,6 +120,7 @@ class Emulator:
         r.add_get("/_emulator/faults", self.control_get_faults)
         r.add_post("/_emulator/faults", self.control_faults)
         r.add_get("/_emulator/health", self.control_health)
+        r.add_get("/_emulator/jobs", self.control_jobs)
         app.on_startup.append(self._start_ticker)
         app.on_cleanup.append(self._stop)
         return app
@@ -517,6 +518,11 @@ class Emulator:
         self.faults = faults
         self.fault_rng = random.Random(faults.get("seed"))
         return web.json_response(self.faults)
+
+    async def control_jobs(self, _request):
+        rows = self.store.db.execute("SELECT * FROM jobs ORDER BY created_ts").fetchall()
+        jobs = [dict(self.job_body(row), kind=row["kind"], appId=row["app_id"]) for row in rows]
+        return web.json_response(jobs)
 
     async def control_health(self, _request):
         return web.json_response({"status": "ok", "apps": len(self.store.apps)})

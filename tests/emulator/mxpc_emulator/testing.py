@@ -4,6 +4,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ class EmulatorProcess:
     `url` is the API base URL, `root` the server root (for the control API under /_emulator/).
     """
 
-    def __init__(self, data_dir=None, args=(), python=None, port=0, ready_timeout=30):
+    def __init__(self, data_dir=None, args=(), python=None, port=0, ready_timeout=30, ca_file=None):
         self._tmp = None
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="mxpc-emulator-")
@@ -29,6 +30,7 @@ class EmulatorProcess:
         self.python = python or sys.executable
         self.port = port
         self.ready_timeout = ready_timeout
+        self.ca_file = ca_file
         self.proc = None
         self.url = None
         self.root = None
@@ -80,7 +82,8 @@ class EmulatorProcess:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(f"{self.root}/_emulator/{path}", data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
+        with urllib.request.urlopen(req, timeout=30, context=context) as resp:
             return json.loads(resp.read())
 
     def requests(self):

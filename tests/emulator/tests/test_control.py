@@ -106,3 +106,11 @@ def test_faults_narrowed_by_method_path_and_count(api):
     assert api("GET", f"/apps/{GIT_APP}/packages").status_code == 200
     assert [api.build().status_code for _attempt in range(3)] == [503, 503, 202]
     assert api.emu.control("GET", "faults")["count"] == 0
+
+
+def test_jobs_listing(api):
+    build = api.build().json()
+    api.wait(build["id"])
+    jobs = api.emu.control("GET", "jobs")
+    assert [(j["id"], j["kind"], j["status"]) for j in jobs] == [(build["id"], "build", "finished")]
+    assert jobs[0]["packageId"]

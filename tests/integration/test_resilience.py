@@ -1,0 +1,72 @@
+"""Resilience: the rate limit, an emulator restart during a wait, and a small fault soak."""
+
+import os
+import signal
+import subprocess
+import time
+
+from harness import ADMIN, FAST, GIT_APP, NAMESPACE, PLAYBOOKS, REV1, TOKENS, packages_of, run_playbook
+from mxpc_emulator.testing import EmulatorProcess
+
+
+def test_role_completes_under_rate_limit(tmp_path):
+    with EmulatorProcess(args=FAST + ["--rate-limit", "30"]) as emu:
+        role_vars = {"app_id": GIT_APP, "branch": "main", "revision": REV1, "namespace_id": NAMESPACE, "environment_id": "gitdemo"}
+        # A burst first, so that the role starts against an almost full window and must wait for it.
+        for _attempt in range(27):
+            packages_of(emu)
+        started = time.monotonic()
+        run = run_playbook(emu, "role", tmp_path, role_vars=role_vars)
+        assert time.monotonic() - started > 20
+        assert run.rc == 0, run
+        log = emu.requests()
+        limited = [r for r in log if r["status"] == 429]
+        assert limited, "the rate limit was never reached"
+        assert len(packages_of_retry(emu)) == 1
+
+
+def packages_of_retry(emu):
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            return packages_of(emu)
+        except Exception:  # pylint: disable=broad-except
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
+def test_wait_rides_through_an_emulator_restart(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    emu = EmulatorProcess(data_dir=str(data), args=["--build-seconds", "6"]).start()
+    try:
+        started = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV1, wait=False)
+        assert started.rc == 0, started
+        job_id = started.result["job"]["id"]
+        env = dict(os.environ, MENDIX_PRIVATE_CLOUD_URL=emu.url, MENDIX_PAT=ADMIN)
+        waiting = subprocess.Popen(["ansible-playbook", "-i", "localhost,", "-c", "local", os.path.join(PLAYBOOKS, "job_wait.yml"),
+                                    "-e", f'{{"job_id": "{job_id}", "timeout": 120, "result_file": "{tmp_path / "wait.json"}"}}'],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        time.sleep(2.5)
+        emu.stop(sig=signal.SIGKILL)
+        time.sleep(3)
+        emu.start()
+        out, _err = waiting.communicate(timeout=180)
+        assert waiting.returncode == 0, out
+        assert all(token not in out for token in TOKENS.values())
+        listed = packages_of(emu)
+        assert len(listed) == 1
+        assert '"status": "finished"' in (tmp_path / "wait.json").read_text()
+    finally:
+        emu.stop()
+
+
+def test_fault_soak_small(emu, tmp_path):
+    """The soak of tests/reliability/soak.py in small: every request may be faulted, lost responses included."""
+    from soak import soak  # pylint: disable=import-outside-toplevel
+
+    report = soak(emu, cycles=4, rate=0.2, seed=11, workdir=tmp_path, wait_timeout=8)
+    assert report["converged"] == report["cycles"] == 4
+    assert report["duplicates"] == 0 and report["lost"] == 0
+    assert report["faults_injected"] > 0
