@@ -255,6 +255,18 @@ def execution_environment(_args=None):
     print("execution environment build context: OK (building the image needs a container engine)", flush=True)
 
 
+def bench(args):
+    """The benchmark suite against the emulator (tests/benchmarks/bench.py); --quick for small sizes."""
+    setup()
+    step("benchmarks" + (" (quick mode)" if args.quick else ""))
+    cmd = [PY, os.path.join(ROOT, "tests", "benchmarks", "bench.py")]
+    if args.quick:
+        cmd.append("--quick")
+    if args.only:
+        cmd += ["--only", args.only]
+    run(cmd, env=tool_env())
+
+
 def test(args):
     started = time.monotonic()
     setup()
@@ -265,6 +277,7 @@ def test(args):
     galaxy()
     docs()
     execution_environment()
+    bench(argparse.Namespace(quick=True, only=None))
     print(f"\nall checks passed in {time.monotonic() - started:.0f} s", flush=True)
 
 
@@ -280,6 +293,10 @@ def main():
     p_py.add_argument("pytest_args", nargs="*")
     p_py.set_defaults(func=pytest)
     sub.add_parser("sanity", help="only ansible-test sanity").set_defaults(func=sanity)
+    p_bench = sub.add_parser("bench", help="the benchmark suite; writes tests/benchmarks/RESULTS.md (--quick: small, no file)")
+    p_bench.add_argument("--quick", action="store_true")
+    p_bench.add_argument("--only", help="comma-separated figures: wait,polls,build,upload,download,get,list,parallel")
+    p_bench.set_defaults(func=bench)
     sub.add_parser("lint", help="only ansible-lint").set_defaults(func=lint)
     sub.add_parser("changelog", help="only antsibull-changelog lint").set_defaults(func=changelog)
     sub.add_parser("galaxy", help="only the tarball build and galaxy-importer").set_defaults(func=galaxy)

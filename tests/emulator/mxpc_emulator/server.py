@@ -121,6 +121,7 @@ class Emulator:
         r.add_post("/_emulator/faults", self.control_faults)
         r.add_get("/_emulator/health", self.control_health)
         r.add_get("/_emulator/jobs", self.control_jobs)
+        r.add_post("/_emulator/packages", self.control_add_packages)
         app.on_startup.append(self._start_ticker)
         app.on_cleanup.append(self._stop)
         return app
@@ -521,8 +522,20 @@ class Emulator:
 
     async def control_jobs(self, _request):
         rows = self.store.db.execute("SELECT * FROM jobs ORDER BY created_ts").fetchall()
-        jobs = [dict(self.job_body(row), kind=row["kind"], appId=row["app_id"]) for row in rows]
+        jobs = [dict(self.job_body(row), kind=row["kind"], appId=row["app_id"], createdAt=row["created_ts"], dueAt=row["due_ts"])
+                for row in rows]
         return web.json_response(jobs)
+
+    async def control_add_packages(self, request):
+        """Test data: `count` finished packages for an app at once, without jobs (for paging and load tests)."""
+        try:
+            body = await request.json()
+            app = self.store.apps[str(body["appId"]).lower()]
+            count = int(body.get("count", 1))
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "body is {appId: a seeded app, count: N}"}, status=400)
+        ids = self.store.add_packages(app, count, body.get("version", "0.9.0"))
+        return web.json_response({"created": len(ids), "first": ids[0] if ids else None, "last": ids[-1] if ids else None})
 
     async def control_health(self, _request):
         return web.json_response({"status": "ok", "apps": len(self.store.apps)})

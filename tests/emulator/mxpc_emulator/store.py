@@ -126,6 +126,21 @@ class Store:
              iso(now + 60 * 86400), log, seq),
         )
 
+    def add_packages(self, app, count, version):
+        """Create `count` packages of an app at once (test data); each gets a small real .mda file."""
+        ids = []
+        self.db.execute("BEGIN IMMEDIATE")
+        for index in range(count):
+            package_id = str(uuid.uuid4())
+            model_ver = f"{version}.{index}"
+            path = self.package_path(package_id)
+            mda.write_mda(path, model_ver, app["runtime_version"], app["name"])
+            self._insert_package(app["id"], package_id, model_ver, app["runtime_version"], None, f"bulk-{model_ver}.mda",
+                                 os.path.getsize(path), "Created as test data.\n")
+            ids.append(package_id)
+        self.db.execute("COMMIT")
+        return ids
+
     # ------------------------------------------------------------------ jobs
     def create_job(self, kind, app_id, params):
         now = time.time()

@@ -114,3 +114,16 @@ def test_jobs_listing(api):
     jobs = api.emu.control("GET", "jobs")
     assert [(j["id"], j["kind"], j["status"]) for j in jobs] == [(build["id"], "build", "finished")]
     assert jobs[0]["packageId"]
+
+
+def test_bulk_packages_page_through(api):
+    created = api.emu.control("POST", "packages", {"appId": GIT_APP, "count": 120})
+    assert created["created"] == 120
+    seen = []
+    for offset in range(0, 150, 50):
+        page = api("GET", f"/apps/{GIT_APP}/packages", params={"offset": offset, "limit": 50}).json()
+        seen += [p["id"] for p in page["packages"]]
+        assert page["pagination"]["size"] == len(page["packages"])
+    assert len(seen) == len(set(seen)) == 120 and seen[0] == created["last"]
+    jobs = api.emu.control("GET", "jobs")
+    assert jobs == []

@@ -1,0 +1,456 @@
+"""Benchmarks of mendix.private_cloud against what users would use instead, run against the emulator.
+
+    python3 tools/dev.py bench            # the full suite, writes tests/benchmarks/RESULTS.md (about 30 minutes)
+    python3 tools/dev.py bench --quick    # small sizes, a few minutes; the test command runs it
+
+Every figure is a median over repeated runs (with the spread, min..max) side by side with its baseline(s), the ratio
+and the goal. Memory is the peak RSS (VmHWM) of the process doing the work, read from /proc while it runs; times come
+from monotonic clocks or, inside playbooks, from timestamps taken right after the step.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+
+import requests
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PLAYBOOKS = os.path.join(HERE, "playbooks")
+sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+
+from mxpc_emulator import seed as seedmod  # noqa: E402  pylint: disable=wrong-import-position
+from mxpc_emulator.testing import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
+
+TOKEN = "mxpc-demo-admin-0f3c9a7e51d24b6f"
+APP = seedmod.DEMO_GIT_APP_ID
+REVISIONS = seedmod.DEMO_SEED["apps"][0]["branches"]["main"]
+MIB = 1024 * 1024
+
+
+# ---------------------------------------------------------------------- measuring
+class PeakRss:
+    """Samples /proc for processes whose command line matches a pattern; keeps their peak RSS and lifetime."""
+
+    def __init__(self, pattern, interval=0.02):
+        self.pattern = re.compile(pattern)
+        self.interval = interval
+        self.peak_kib = 0
+        self.first_seen = None
+        self.last_seen = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self):
+        me = str(os.getpid())
+        while not self._stop.is_set():
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit() or pid == me:
+                    continue
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                        cmd = handle.read().replace(b"\0", b" ").decode(errors="replace")
+                    if not self.pattern.search(cmd):
+                        continue
+                    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+                        status = handle.read()
+                except OSError:
+                    continue
+                match = re.search(r"VmHWM:\s+(\d+) kB", status)
+                if match:
+                    now = time.monotonic()
+                    self.first_seen = self.first_seen or now
+                    self.last_seen = now
+                    self.peak_kib = max(self.peak_kib, int(match.group(1)))
+            self._stop.wait(self.interval)
+
+    @property
+    def peak_mib(self):
+        return self.peak_kib / 1024.0
+
+    @property
+    def lifetime(self):
+        return (self.last_seen - self.first_seen) if self.first_seen else None
+
+
+def env_for(emu):
+    env = dict(os.environ)
+    env.update(MENDIX_PRIVATE_CLOUD_URL=emu.url, MENDIX_PAT=TOKEN, ANSIBLE_NOCOLOR="1")
+    return env
+
+
+def playbook(emu, name, workdir, wait=True, extra_args=(), **extra_vars):
+    result_file = os.path.join(workdir, f"{name}-{time.monotonic_ns()}.json")
+    extra_vars["result_file"] = result_file
+    cmd = ["ansible-playbook", "-i", "localhost,", "-c", "local", *extra_args, os.path.join(PLAYBOOKS, f"{name}.yml"),
+           "-e", json.dumps(extra_vars)]
+    proc = subprocess.Popen(cmd, env=env_for(emu), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc.result_file = result_file
+    if wait:
+        return finish(proc)
+    return proc
+
+
+def finish(proc):
+    out, _err = proc.communicate(timeout=3600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(proc.args[:6])} failed:\n{out[-3000:]}")
+    if os.path.exists(proc.result_file):
+        with open(proc.result_file, encoding="utf-8") as handle:
+            return json.load(handle)
+    return {}
+
+
+def api(emu):
+    session = requests.Session()
+    session.headers["Authorization"] = f"MxToken {TOKEN}"
+    return session
+
+
+def start_build(emu, revision, version):
+    resp = api(emu).post(f"{emu.url}/apps/{APP}/packages/build", json={"branch": "main", "revision": revision, "version": version},
+                         timeout=30)
+    resp.raise_for_status()
+    return resp.json()["id"]
+
+
+def due_at(emu, job_id):
+    return next(j["dueAt"] for j in emu.control("GET", "jobs") if j["id"] == job_id)
+
+
+def summary(values):
+    values = [v for v in values if v is not None]
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def make_mda(path, size):
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        with archive.open("blob.bin", "w", force_zip64=True) as handle:
+            block = os.urandom(MIB)
+            for _index in range(size // MIB):
+                handle.write(block)
+    return path
+
+
+# ---------------------------------------------------------------------- figures
+def figure_wait(workdir, sizes, repeats):
+    """Lag between a job's end and the wait returning: mx_job_wait vs uri+until with delay 10 and delay 1."""
+    rows = []
+    for size in sizes:
+        lags = {"ours": [], "uri delay 10": [], "uri delay 1": []}
+        with EmulatorProcess(args=["--build-seconds", str(size)]) as emu:
+            for rep in range(repeats):
+                procs = {}
+                for index, variant in enumerate(lags):
+                    job = start_build(emu, REVISIONS[index], f"1.{size}.{rep}")
+                    if variant == "ours":
+                        procs[variant] = (job, playbook(emu, "wait_ours", workdir, wait=False, job_id=job))
+                    else:
+                        delay = int(variant.rsplit(" ", 1)[1])
+                        procs[variant] = (job, playbook(emu, "wait_uri", workdir, wait=False, job_id=job, delay=delay))
+                for variant, (job, proc) in procs.items():
+                    result = finish(proc)
+                    lags[variant].append(float(result["t_end"]) - due_at(emu, job))
+        goal = max(1.0, 0.1 * size)
+        ours = summary(lags["ours"])
+        rows.append({
+            "figure": f"wait lag, {size} s job (s)", "ours": ours, "baselines": {k: summary(v) for k, v in lags.items() if k != "ours"},
+            "goal": f"median <= {goal:g}", "met": ours["median"] <= goal,
+        })
+    return rows
+
+
+def figure_polls(workdir, size):
+    """Polls spent on one long job: mx_job_wait vs the uri loops."""
+    polls = {}
+    with EmulatorProcess(args=["--build-seconds", str(size)]) as emu:
+        procs = {}
+        for index, (variant, delay) in enumerate((("ours", None), ("uri delay 10", 10), ("uri delay 1", 1))):
+            job = start_build(emu, REVISIONS[index], f"2.{size}.0")
+            if delay is None:
+                procs[variant] = playbook(emu, "wait_ours", workdir, wait=False, job_id=job)
+            else:
+                procs[variant] = playbook(emu, "wait_uri", workdir, wait=False, job_id=job, delay=delay)
+        for variant, proc in procs.items():
+            polls[variant] = finish(proc)["polls"]
+    if size >= 600:
+        goal, met = "<= 60", polls["ours"] <= 60
+    else:
+        # The goal is for a ten-minute job; a short job is polled about once a second on purpose.
+        goal, met = "<= 60 at 600 s (short job: not judged)", None
+    return [{
+        "figure": f"polls on a {size} s job", "ours": summary([polls["ours"]]),
+        "baselines": {k: summary([v]) for k, v in polls.items() if k != "ours"}, "goal": goal, "met": met,
+    }]
+
+
+def figure_build_wall(workdir, size, repeats):
+    """Wall time of a whole playbook that builds and waits: the role vs a uri loop playbook."""
+    times = {"ours": [], "uri delay 10": [], "uri delay 5": []}
+    with EmulatorProcess(args=["--build-seconds", str(size)]) as emu:
+        for rep in range(repeats):
+            for index, variant in enumerate(times):
+                version = f"3.{rep}.{index}"
+                started = time.monotonic()
+                if variant == "ours":
+                    playbook(emu, "build_role", workdir, app_id=APP, revision=REVISIONS[rep % 4], version=version)
+                else:
+                    playbook(emu, "build_uri", workdir, app_id=APP, revision=REVISIONS[rep % 4], version=version,
+                             delay=int(variant.rsplit(" ", 1)[1]))
+                times[variant].append(time.monotonic() - started)
+    goal = 1.05 * size + 1
+    ours = summary(times["ours"])
+    return [{
+        "figure": f"playbook wall time, build + wait, {size} s job (s)", "ours": ours,
+        "baselines": {k: summary(v) for k, v in times.items() if k != "ours"},
+        "goal": f"<= {goal:g}", "met": ours["median"] <= goal,
+    }]
+
+
+def figure_upload(workdir, size_mib, uri_mib, repeats):
+    """Upload: peak RSS of the process doing it, and throughput; mx_package vs uri form-multipart vs curl -F."""
+    src = make_mda(os.path.join(workdir, "upload.mda"), size_mib * MIB)
+    small = make_mda(os.path.join(workdir, "upload-small.mda"), uri_mib * MIB)
+    size = os.path.getsize(src)
+    small_size = os.path.getsize(small)
+    rss = {"ours": [], "uri": [], "curl": []}
+    speed = {"ours": [], "uri": [], "curl": []}
+    with EmulatorProcess(args=["--upload-seconds", "0"]) as emu:
+        for rep in range(repeats):
+            with PeakRss(r"AnsiballZ_mx_package") as probe:
+                playbook(emu, "upload_ours", workdir, app_id=APP, src=src, file_name=f"ours-{rep}")
+            rss["ours"].append(probe.peak_mib)
+            speed["ours"].append(size / MIB / probe.lifetime)
+            with PeakRss(r"^curl ") as probe:
+                subprocess.run(["curl", "-sS", "-o", os.devnull, "-H", f"Authorization: MxToken {TOKEN}", "-F", f"file=@{src}",
+                                "-F", f"fileName=curl-{rep}", f"{emu.url}/apps/{APP}/packages"], check=True)
+            rss["curl"].append(probe.peak_mib)
+            speed["curl"].append(size / MIB / probe.lifetime)
+        with PeakRss(r"AnsiballZ_uri") as probe:
+            playbook(emu, "upload_uri", workdir, app_id=APP, src=small, file_name="uri")
+        rss["uri"].append(probe.peak_mib)
+        speed["uri"].append(small_size / MIB / probe.lifetime)
+    ours_rss, ours_speed, curl_speed = summary(rss["ours"]), summary(speed["ours"]), summary(speed["curl"])
+    return [
+        {"figure": f"upload {size_mib} MiB: peak RSS of the uploading process (MiB)", "ours": ours_rss,
+         "baselines": {f"uri form-multipart ({uri_mib} MiB file; {summary(rss['uri'])['median'] / uri_mib:.2f} MiB per MiB)": summary(rss["uri"]),
+                       "curl -F": summary(rss["curl"])},
+         "goal": "<= 64", "met": ours_rss["median"] <= 64},
+        {"figure": f"upload {size_mib} MiB: throughput (MiB/s)", "ours": ours_speed,
+         "baselines": {f"uri form-multipart ({uri_mib} MiB)": summary(speed["uri"]), "curl -F": curl_speed},
+         "goal": ">= 0.8 x curl", "met": ours_speed["median"] >= 0.8 * curl_speed["median"], "higher_is_better": True},
+    ]
+
+
+def figure_download(workdir, size_mib, repeats):
+    """Download: the role's download (fresh URL, get_url, size check) vs get_url alone vs curl."""
+    src = make_mda(os.path.join(workdir, "download.mda"), size_mib * MIB)
+    size = os.path.getsize(src)
+    rss = {"ours": [], "get_url": [], "curl": []}
+    speed = {"ours": [], "get_url": [], "curl": []}
+    with EmulatorProcess(args=["--upload-seconds", "0"]) as emu:
+        playbook(emu, "upload_ours", workdir, app_id=APP, src=src, file_name="dl")
+        for rep in range(repeats):
+            dest = os.path.join(workdir, f"dl-{rep}.mda")
+            with PeakRss(r"AnsiballZ_get_url") as probe:
+                playbook(emu, "download_role", workdir, app_id=APP, src=src, file_name="dl", dest=dest)
+            rss["ours"].append(probe.peak_mib)
+            speed["ours"].append(size / MIB / probe.lifetime)
+            os.unlink(dest)
+            package = api(emu).get(f"{emu.url}/apps/{APP}/packages", timeout=30).json()["packages"][0]
+            url = api(emu).get(f"{emu.url}/apps/{APP}/packages/{package['id']}", params={"url": "true"}, timeout=30).json()
+            location = url["package"]["url"]["location"]
+            with PeakRss(r"AnsiballZ_get_url") as probe:
+                playbook(emu, "download_get_url", workdir, url=location, dest=dest)
+            rss["get_url"].append(probe.peak_mib)
+            speed["get_url"].append(size / MIB / probe.lifetime)
+            os.unlink(dest)
+            with PeakRss(r"^curl ") as probe:
+                subprocess.run(["curl", "-sS", "-o", dest, location], check=True)
+            rss["curl"].append(probe.peak_mib)
+            speed["curl"].append(size / MIB / probe.lifetime)
+            os.unlink(dest)
+    ours_rss, ours_speed, curl_speed = summary(rss["ours"]), summary(speed["ours"]), summary(speed["curl"])
+    return [
+        {"figure": f"download {size_mib} MiB: peak RSS of the downloading process (MiB)", "ours": ours_rss,
+         "baselines": {"get_url": summary(rss["get_url"]), "curl": summary(rss["curl"])}, "goal": "<= 64",
+         "met": ours_rss["median"] <= 64},
+        {"figure": f"download {size_mib} MiB: throughput (MiB/s)", "ours": ours_speed,
+         "baselines": {"get_url": summary(speed["get_url"]), "curl": curl_speed}, "goal": ">= 0.8 x curl",
+         "met": ours_speed["median"] >= 0.8 * curl_speed["median"], "higher_is_better": True},
+    ]
+
+
+def figure_get(workdir, count, repeats):
+    """One package GET, the whole task: mx_package_info vs uri."""
+    per = {"ours": [], "uri": []}
+    with EmulatorProcess() as emu:
+        created = emu.control("POST", "packages", {"appId": APP, "count": 1})
+        for _rep in range(repeats):
+            per["ours"].append(playbook(emu, "get_ours", workdir, app_id=APP, package_id=created["first"], count=count)["per_task"])
+            per["uri"].append(playbook(emu, "get_uri", workdir, app_id=APP, package_id=created["first"], count=count)["per_task"])
+    ours, uri = summary(per["ours"]), summary(per["uri"])
+    return [{"figure": "one package GET, whole task (s)", "ours": ours, "baselines": {"uri GET": uri}, "goal": "<= 1.15 x uri",
+             "met": ours["median"] <= 1.15 * uri["median"]}]
+
+
+BARE_LOOP = """
+import sys, requests
+s = requests.Session(); s.headers["Authorization"] = "MxToken " + sys.argv[2]
+out, offset = [], 0
+while True:
+    page = s.get(sys.argv[1], params={"offset": offset, "limit": 50}, timeout=30).json()
+    out += page["packages"]
+    if page["pagination"]["size"] < 50:
+        break
+    offset += 50
+print(len(out))
+"""
+
+
+def figure_list(workdir, count, repeats):
+    """List every package: mx_package_info (paging at 50) vs a bare Python requests loop at limit 50."""
+    per = {"ours": [], "bare": []}
+    with EmulatorProcess() as emu:
+        emu.control("POST", "packages", {"appId": APP, "count": count})
+        for _rep in range(repeats):
+            per["ours"].append(playbook(emu, "get_ours", workdir, app_id=APP, count=1)["per_task"])
+            started = time.monotonic()
+            out = subprocess.run([sys.executable, "-c", BARE_LOOP, f"{emu.url}/apps/{APP}/packages", TOKEN], capture_output=True,
+                                 text=True, check=True).stdout
+            per["bare"].append(time.monotonic() - started)
+            assert int(out) == count
+    ours, bare = summary(per["ours"]), summary(per["bare"])
+    return [{"figure": f"list {count} packages (s)", "ours": ours, "baselines": {"bare requests loop, limit 50": bare},
+             "goal": "<= 1.3 x", "met": ours["median"] <= 1.3 * bare["median"]}]
+
+
+def figure_parallel(workdir, apps, build_seconds):
+    """apps builds + waits in parallel (forks = apps) with the role vs one app alone."""
+    seed = {"tokens": [{"name": "admin", "token": TOKEN, "scopes": list(seedmod.ALL_SCOPES)}], "apps": [],
+            "settings": {"build_seconds": build_seconds}}
+    app_ids = [f"00000000-0000-4000-8000-{index:012d}" for index in range(apps)]
+    for app_id in app_ids:
+        seed["apps"].append({"id": app_id, "name": f"app{app_id[-4:]}", "vcs": "git", "branches": {"main": REVISIONS}})
+    seed_file = os.path.join(workdir, "parallel-seed.json")
+    with open(seed_file, "w", encoding="utf-8") as handle:
+        json.dump(seed, handle)
+    inventory = os.path.join(workdir, "parallel.ini")
+    with open(inventory, "w", encoding="utf-8") as handle:
+        handle.write("[apps]\n")
+        for index, app_id in enumerate(app_ids):
+            handle.write(f"app{index} ansible_connection=local ansible_python_interpreter={sys.executable} app_id={app_id}\n")
+    with EmulatorProcess(args=["--seed", seed_file]) as emu:
+        started = time.monotonic()
+        playbook(emu, "build_role", workdir, extra_args=["-i", inventory, "--limit", "app0"], bench_hosts="apps",
+                 revision=REVISIONS[0], version="4.0.0")
+        alone = time.monotonic() - started
+        started = time.monotonic()
+        playbook(emu, "build_role", workdir, extra_args=["-i", inventory, "--forks", str(apps)], bench_hosts="apps",
+                 revision=REVISIONS[1], version="4.0.1")
+        together = time.monotonic() - started
+        built = sum(len(api(emu).get(f"{emu.url}/apps/{a}/packages", timeout=30).json()["packages"]) for a in app_ids)
+        assert built == apps + 1, built
+    return [{"figure": f"{apps} apps build + wait in parallel, forks {apps}, {build_seconds} s builds (s)",
+             "ours": summary([together]), "baselines": {"one app alone": summary([alone])}, "goal": "<= 2 x one app",
+             "met": together <= 2 * alone}]
+
+
+# ---------------------------------------------------------------------- report
+def fmt(stat):
+    if stat["n"] == 1:
+        return f"{stat['median']:.3g}"
+    return f"{stat['median']:.3g} ({stat['min']:.3g}..{stat['max']:.3g}, n={stat['n']})"
+
+
+def verdict(met):
+    return "n/a" if met is None else ("yes" if met else "NO")
+
+
+def report(rows, quick, started, elapsed):
+    versions = {}
+    for name in ("ansible-core", "requests", "urllib3", "aiohttp"):
+        try:
+            from importlib.metadata import version  # pylint: disable=import-outside-toplevel
+
+            versions[name] = version(name)
+        except Exception:  # pylint: disable=broad-except
+            versions[name] = "?"
+    curl = subprocess.run(["curl", "--version"], capture_output=True, text=True, check=False).stdout.split("\n")[0]
+    lines = [
+        "# Benchmark results" + (" (quick mode)" if quick else ""),
+        "",
+        f"- date: {started.strftime('%Y-%m-%d %H:%M UTC')}, {elapsed / 60:.1f} minutes",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB,"
+        f" {platform.platform()}",
+        f"- Python {platform.python_version()}; " + ", ".join(f"{k} {v}" for k, v in versions.items()) + f"; {curl}",
+        "- figures: median (min..max, n runs); ratio = ours / first baseline (for throughput, higher is better)",
+        "",
+        "| figure | ours | baseline(s) | ratio | goal | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        base = "; ".join(f"{name}: {fmt(stat)}" for name, stat in row["baselines"].items())
+        first = next(iter(row["baselines"].values()))["median"]
+        ratio = row["ours"]["median"] / first if first else float("nan")
+        lines.append(f"| {row['figure']} | {fmt(row['ours'])} | {base} | {ratio:.2f} | {row['goal']} | {verdict(row['met'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (the test command runs this)")
+    parser.add_argument("--out", help="where to write the Markdown results (default: RESULTS.md, or stdout in quick mode)")
+    parser.add_argument("--only", help="comma-separated figure names: wait, polls, build, upload, download, get, list, parallel")
+    args = parser.parse_args()
+    started = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.monotonic()
+    if args.quick:
+        plan = {"wait": lambda w: figure_wait(w, [3], 1), "polls": lambda w: figure_polls(w, 20),
+                "build": lambda w: figure_build_wall(w, 4, 1), "upload": lambda w: figure_upload(w, 32, 8, 1),
+                "download": lambda w: figure_download(w, 32, 1), "get": lambda w: figure_get(w, 5, 1),
+                "list": lambda w: figure_list(w, 500, 1), "parallel": lambda w: figure_parallel(w, 4, 3)}
+    else:
+        plan = {"wait": lambda w: figure_wait(w, [5, 30, 120], 3), "polls": lambda w: figure_polls(w, 600),
+                "build": lambda w: figure_build_wall(w, 30, 3), "upload": lambda w: figure_upload(w, 1024, 256, 3),
+                "download": lambda w: figure_download(w, 1024, 3), "get": lambda w: figure_get(w, 20, 3),
+                "list": lambda w: figure_list(w, 10000, 3), "parallel": lambda w: figure_parallel(w, 50, 30)}
+    only = set(args.only.split(",")) if args.only else set(plan)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mxpc-bench-") as workdir:
+        for name, func in plan.items():
+            if name in only:
+                print(f"== {name}", flush=True)
+                new = func(workdir)
+                for row in new:
+                    print(f"   {row['figure']}: ours {fmt(row['ours'])}; goal {row['goal']}: {verdict(row['met'])}", flush=True)
+                rows += new
+    text = report(rows, args.quick, started, time.monotonic() - t0)
+    out = args.out or (None if args.quick else os.path.join(HERE, "RESULTS.md"))
+    if out:
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
