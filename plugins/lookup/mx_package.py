@@ -85,7 +85,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import HAS_REQUESTS, Client, MendixApiError
-from ansible_collections.mendix.private_cloud.plugins.module_utils._module import check_uuid, mda_name, snake
+from ansible_collections.mendix.private_cloud.plugins.module_utils._module import check_uuid, filter_packages, snake
 
 
 class LookupModule(LookupBase):
@@ -111,7 +111,8 @@ class LookupModule(LookupBase):
                 packages = client.list_packages(app_id.lower())
             except MendixApiError as exc:
                 raise AnsibleLookupError(exc.message)
-            found = [p for p in packages if self._wanted(p)]
+            found = filter_packages(packages, self.get_option("file_name"), self.get_option("model_version"),
+                                    self.get_option("model_version_prefix"))
             if not found:
                 if self.get_option("missing") == "error":
                     raise AnsibleLookupError("app %s has no package matching the filters" % app_id)
@@ -119,15 +120,3 @@ class LookupModule(LookupBase):
                 continue
             results.append(snake(found[0]))
         return results
-
-    def _wanted(self, pkg):
-        model_version = self.get_option("model_version")
-        prefix = self.get_option("model_version_prefix")
-        file_name = self.get_option("file_name")
-        if model_version and pkg.get("modelVersion") != model_version:
-            return False
-        if prefix and not str(pkg.get("modelVersion", "")).startswith(prefix):
-            return False
-        if file_name and pkg.get("fileName") != mda_name(file_name):
-            return False
-        return True

@@ -143,6 +143,15 @@ def find_upload(packages, file_name, file_size, exclude=()):
     return None
 
 
+def filter_packages(packages, file_name=None, model_version=None, model_version_prefix=None):
+    """The packages matching every filter given (file names compared after .mda is appended)."""
+    name = mda_name(file_name) if file_name else None
+    return [p for p in packages
+            if (name is None or p.get("fileName") == name)
+            and (not model_version or p.get("modelVersion") == model_version)
+            and (not model_version_prefix or str(p.get("modelVersion", "")).startswith(model_version_prefix))]
+
+
 # ---------------------------------------------------------------------- results
 def snake(obj):
     """An API object with snake_case keys (nested dicts too)."""

@@ -22,13 +22,12 @@ description:
 author:
   - mendix.private_cloud maintainers (@mendix-private-cloud)
 extends_documentation_fragment:
+  - mendix.private_cloud.attributes
   - mendix.private_cloud.connection
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 options:
   job_id:

@@ -26,14 +26,13 @@ description:
 author:
   - mendix.private_cloud maintainers (@mendix-private-cloud)
 extends_documentation_fragment:
+  - mendix.private_cloud.attributes
   - mendix.private_cloud.connection
   - mendix.private_cloud.wait
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 options:
   app_id:

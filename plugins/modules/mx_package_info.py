@@ -18,13 +18,12 @@ description:
 author:
   - mendix.private_cloud maintainers (@mendix-private-cloud)
 extends_documentation_fragment:
+  - mendix.private_cloud.attributes
   - mendix.private_cloud.connection
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 options:
   app_id:
@@ -145,7 +144,7 @@ from ansible_collections.mendix.private_cloud.plugins.module_utils._module impor
     MendixModule,
     check_file_name,
     check_uuid,
-    mda_name,
+    filter_packages,
     snake,
 )
 
@@ -181,11 +180,7 @@ def main():
             packages = module.client.list_packages(app_id)
     except MendixApiError as exc:
         module.fail_api(exc, packages=[])
-    if p["file_name"]:
-        name = mda_name(p["file_name"])
-        packages = [pkg for pkg in packages if pkg.get("fileName") == name]
-    if p["model_version"]:
-        packages = [pkg for pkg in packages if pkg.get("modelVersion") == p["model_version"]]
+    packages = filter_packages(packages, p["file_name"], p["model_version"])
     module.exit_json(changed=False, packages=[snake(pkg) for pkg in packages])
 
 

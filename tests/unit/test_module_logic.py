@@ -95,3 +95,12 @@ def test_check_file_name():
 def test_snake_case_keys():
     out = m.snake({"modelVersion": "1", "url": {"location": "u", "ttl": 1}, "fileSize": 2})
     assert out == {"model_version": "1", "url": {"location": "u", "ttl": 1}, "file_size": 2}
+
+
+def test_filter_packages():
+    pkgs = [{"fileName": "a.mda", "modelVersion": "1.2.0.1"}, {"fileName": "b.mda", "modelVersion": "1.3.0.2"}]
+    assert m.filter_packages(pkgs) == pkgs
+    assert m.filter_packages(pkgs, file_name="a") == pkgs[:1]
+    assert m.filter_packages(pkgs, model_version="1.3.0.2") == pkgs[1:]
+    assert m.filter_packages(pkgs, model_version_prefix="1.2.") == pkgs[:1]
+    assert m.filter_packages(pkgs, file_name="a", model_version_prefix="1.3.") == []
