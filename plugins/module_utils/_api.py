@@ -302,28 +302,6 @@ class Client(object):
             job["location"] = location
         return job
 
-    def download(self, url, dest, expected_size=None):
-        """Stream a package file from a (pre-signed) download URL to dest; the token is not sent there."""
-        tmp = "%s.part" % dest
-        size = 0
-        try:
-            resp = requests.get(url, stream=True, timeout=self.timeout, verify=self.verify, headers={"User-Agent": USER_AGENT})
-        except requests.exceptions.RequestException as exc:
-            raise MendixApiError("download of the package failed: %s" % _reason(exc))
-        with resp:
-            if resp.status_code != 200:
-                hint = " The download URL expired or is not valid; request a fresh one." if resp.status_code == 403 else ""
-                raise MendixApiError("download of the package failed with HTTP %s.%s" % (resp.status_code, hint), status=resp.status_code)
-            with open(tmp, "wb") as handle:
-                for chunk in resp.iter_content(CHUNK_SIZE):
-                    handle.write(chunk)
-                    size += len(chunk)
-        if expected_size is not None and size != expected_size:
-            os.unlink(tmp)
-            raise MendixApiError("download of the package was incomplete: %s of %s bytes" % (size, expected_size))
-        os.rename(tmp, dest)
-        return size
-
     # ------------------------------------------------------------------ Deploy API
     def environment_path(self, app_id, namespace_id, environment_id):
         return "/apps/%s/namespaces/%s/environments/%s" % (app_id, namespace_id, environment_id)

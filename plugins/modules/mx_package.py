@@ -227,7 +227,7 @@ reconciled:
 import os
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
-from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import JobFailed, JobTimeout, Poller
+from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import TRANSIENT_STATUSES, JobFailed, JobTimeout, Poller
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import (
     MendixModule,
     check_build,
@@ -370,7 +370,7 @@ def reconcile(module, app_id, mode, find, before_ids, exc, diff):
         try:
             return find(client.list_packages(app_id), exclude=before_ids)
         except MendixApiError as err:
-            if err.status in (None, 429, 500, 502, 503, 504):
+            if err.status in TRANSIENT_STATUSES:
                 return None
             raise
 
