@@ -41,7 +41,7 @@ options:
     default: 30
   retries:
     description:
-      - How many times a request is retried on connection errors and on HTTP 429, 502, 503 and 504, with jittered
+      - How many times a request is retried on connection errors and on HTTP 429, 500, 502, 503 and 504, with jittered
         exponential backoff and C(Retry-After) honoured.
       - C(GET), C(PUT) and C(DELETE) are retried; a C(POST) only when the server certainly did not act on it
         (HTTP 429, or a connection that could not be opened).
@@ -90,7 +90,8 @@ options:
     default: 30
   retries:
     description:
-      - How many times a request is retried on connection errors and on HTTP 429, 502, 503 and 504.
+      - How many times a request is retried on connection errors and on HTTP 429, 500, 502, 503 and 504 (a C(POST) only
+        on 429 and on connections that could not be opened).
     type: int
     default: 5
 requirements:

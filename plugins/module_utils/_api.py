@@ -31,8 +31,9 @@ except ImportError:
 DEFAULT_BASE_URL = "https://privatecloud.mendixcloud.com/api/v4"
 USER_AGENT = "mendix.private_cloud-ansible-collection"
 
-# Statuses retried for requests that are safe to repeat (GET, PUT, DELETE, HEAD).
-RETRY_STATUSES = frozenset([429, 502, 503, 504])
+# Statuses retried for requests that are safe to repeat (GET, PUT, DELETE, HEAD). 500 is among them: repeating a
+# read costs nothing, and an API under maintenance answers 500 as often as 503. A POST is retried on 429 only.
+RETRY_STATUSES = frozenset([429, 500, 502, 503, 504])
 IDEMPOTENT_METHODS = frozenset(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
 # Answers after which the server may or may not have acted on a POST.
 UNCERTAIN_STATUSES = frozenset([500, 502, 503, 504])

@@ -44,7 +44,7 @@ def soak(emu, cycles, rate, seed, workdir, wait_timeout=10, log=None):
                 converged += 1
                 break
             text = run.stdout + run.stderr
-            kind = "lost answer" if LOST_MESSAGE in text else "other: " + text.strip().splitlines()[-3][:200]
+            kind = "lost answer" if LOST_MESSAGE in text else "other: " + failure_message(text)
             failures[kind] += 1
         if log:
             log(f"cycle {cycle + 1}/{cycles}: {'converged' if run.rc == 0 else 'NOT converged'} after {attempt + 1} run(s)")
@@ -70,6 +70,14 @@ def soak(emu, cycles, rate, seed, workdir, wait_timeout=10, log=None):
         "api_requests": len(emu.requests()),
         "seconds": round(time.monotonic() - started, 1),
     }
+
+
+def failure_message(text):
+    """The module's msg from a failed run's output, shortened."""
+    for line in text.splitlines():
+        if line.startswith("fatal:") and '"msg": "' in line:
+            return line.split('"msg": "', 1)[1][:160]
+    return text.strip().splitlines()[-1][:160] if text.strip() else "no output"
 
 
 def packages_of_all(emu):
