@@ -13,7 +13,7 @@ import re
 import zipfile
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.common.dict_transformations import _camel_to_snake
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import (
     DEFAULT_BASE_URL,
@@ -153,11 +153,26 @@ def filter_packages(packages, file_name=None, model_version=None, model_version_
 
 
 # ---------------------------------------------------------------------- results
+_SNAKE_KEYS = {}
+
+
+def _snake_key(key):
+    """camelCase -> snake_case, converted once per distinct key: the regular expressions behind it are the slow part
+    of returning thousands of packages."""
+    try:
+        return _SNAKE_KEYS[key]
+    except KeyError:
+        _SNAKE_KEYS[key] = converted = _camel_to_snake(key)
+        return converted
+
+
 def snake(obj):
-    """An API object with snake_case keys (nested dicts too)."""
-    if obj is None:
-        return None
-    return camel_dict_to_snake_dict(obj)
+    """An API object with snake_case keys (nested dicts and lists too), as camel_dict_to_snake_dict gives."""
+    if isinstance(obj, dict):
+        return dict((_snake_key(k), snake(v)) for k, v in obj.items())
+    if isinstance(obj, list):
+        return [snake(v) for v in obj]
+    return obj
 
 
 def package_summary(pkg):

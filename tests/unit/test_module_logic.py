@@ -92,9 +92,15 @@ def test_check_file_name():
     assert m.check_file_name("dir/a.mda") and m.check_file_name("")
 
 
-def test_snake_case_keys():
-    out = m.snake({"modelVersion": "1", "url": {"location": "u", "ttl": 1}, "fileSize": 2})
-    assert out == {"model_version": "1", "url": {"location": "u", "ttl": 1}, "file_size": 2}
+def test_snake_case_keys_match_ansible():
+    from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict  # pylint: disable=import-outside-toplevel
+
+    obj = {"modelVersion": "1", "url": {"location": "u", "ttl": 1}, "fileSize": 2, "appId": "a", "buildLog": "x",
+           "error": {"code": 400, "message": "m"}, "log": {"build": "b"}, "packageId": "p", "HTTPStatus": 1,
+           "items": [{"runtimeVersion": "9"}]}
+    assert m.snake(obj) == camel_dict_to_snake_dict(obj)
+    assert m.snake({"modelVersion": "1"}) == {"model_version": "1"}
+    assert m.snake(None) is None
 
 
 def test_filter_packages():
