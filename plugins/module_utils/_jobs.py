@@ -15,7 +15,7 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
+from ansible_collections.mendix.private_cloud.plugins.module_utils._api import SCOPES_READ, MendixApiError
 
 TERMINAL = ("finished", "failed")
 LOG_TAIL_LINES = 15
@@ -108,7 +108,7 @@ class JobWaiter(object):
         self.timeout = timeout
         self.initial_interval = initial_interval
         self.max_interval = max_interval
-        self.scopes = scopes
+        self.scopes = scopes or SCOPES_READ
         self.clock = clock
         self.sleep = sleep
         self.transient_errors = 0
@@ -121,7 +121,7 @@ class JobWaiter(object):
 
         def probe():
             try:
-                job = self.client.get_job(job_id, **({"scopes": self.scopes} if self.scopes else {}))
+                job = self.client.get_job(job_id, scopes=self.scopes)
             except MendixApiError as exc:
                 if exc.status in TRANSIENT_STATUSES:
                     self.transient_errors += 1
@@ -159,7 +159,7 @@ class JobWaiter(object):
 
     def _log_tail(self, job_id):
         try:
-            job = self.client.get_job(job_id, log=True, **({"scopes": self.scopes} if self.scopes else {}))
+            job = self.client.get_job(job_id, log=True, scopes=self.scopes)
         except MendixApiError:
             return ""
         return log_tail((job.get("log") or {}).get("build"))
