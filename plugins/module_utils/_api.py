@@ -15,6 +15,8 @@ __metaclass__ = type
 
 import os
 import random
+import re
+import time
 import traceback
 
 REQUESTS_IMPORT_ERROR = None
@@ -66,6 +68,10 @@ class MendixApiError(Exception):
         self.status = status
         self.body = body
         self.uncertain = uncertain
+
+
+class DownloadBroken(MendixApiError):
+    """A download that could not start or broke off mid-way; it can be resumed."""
 
 
 class JitterRetry(Retry):
@@ -302,6 +308,70 @@ class Client(object):
         if location:
             job["location"] = location
         return job
+
+    # ------------------------------------------------------------------ package files
+    def download_package(self, app_id, package_id, handle, sleep=time.sleep):
+        """Stream a package's file into ``handle`` (a binary file open for writing, at offset 0).
+
+        Asks for a fresh download URL, then copies in large blocks. A connection that breaks mid-way is resumed
+        with a Range request from the bytes already written, and an URL that expired meanwhile is asked for again,
+        up to ``retries`` times in all. The token is never sent to the download URL. Returns (package, resumes).
+        """
+        package = self.get_package(app_id, package_id, url=True)
+        expected = package.get("fileSize")
+        resumes = 0
+        while True:
+            location = (package.get("url") or {}).get("location")
+            if not location:
+                raise MendixApiError("GET /apps/%s/packages/%s?url=true gave no download URL" % (app_id, package_id))
+            try:
+                self._fetch_file(location, handle)
+                break
+            except MendixApiError as exc:
+                if resumes >= self.retries or not (isinstance(exc, DownloadBroken) or exc.status == 403 or (exc.status or 0) >= 500):
+                    raise MendixApiError("%s (after %d resumed attempts; raise retries or run again)" % (exc.message, resumes)
+                                         if resumes else exc.message, status=exc.status)
+                resumes += 1
+                sleep(random.uniform(0, min(30.0, self.backoff_factor * (2 ** resumes))))
+                if exc.status == 403:  # the time-limited URL expired: ask for a new one
+                    package = self.get_package(app_id, package_id, url=True)
+        got = handle.tell()
+        if expected is not None and got != expected:
+            raise MendixApiError("the download gave %d bytes but the package has fileSize %d; run again" % (got, expected))
+        return package, resumes
+
+    def _fetch_file(self, location, handle):
+        offset = handle.tell()
+        # The URL carries its own signature: no Authorization (it must not leave for another host) and no JSON Accept.
+        headers = {"Authorization": None, "Accept": None}
+        if offset:
+            headers["Range"] = "bytes=%d-" % offset
+        where = location.split("?", 1)[0]
+        self.request_count += 1
+        try:
+            with self.session.get(location, headers=headers, stream=True, timeout=self.timeout, verify=self.verify) as resp:
+                if resp.status_code == 206:
+                    match = re.match(r"bytes (\d+)-", resp.headers.get("Content-Range", ""))
+                    if not match or int(match.group(1)) != offset:
+                        raise MendixApiError("GET %s: the server resumed at %s, not at byte %d"
+                                             % (where, resp.headers.get("Content-Range"), offset))
+                elif resp.status_code == 200:
+                    if offset:  # the server ignored the Range header: start over
+                        handle.seek(0)
+                        handle.truncate()
+                elif resp.status_code == 403:
+                    raise MendixApiError("GET %s: the download URL was refused (HTTP 403); it expires after its ttl"
+                                         % where, status=403)
+                else:
+                    raise MendixApiError("GET %s: the download failed with HTTP %s" % (where, resp.status_code),
+                                         status=resp.status_code)
+                for chunk in resp.iter_content(CHUNK_SIZE):
+                    handle.write(chunk)
+        except requests.exceptions.SSLError as exc:
+            raise MendixApiError("GET %s: TLS certificate verification failed (%s). Set ca_path to the CA bundle that "
+                                 "signed the download server's certificate." % (where, _reason(exc)))
+        except requests.exceptions.RequestException as exc:
+            raise DownloadBroken("GET %s: the download broke off after %d bytes (%s)" % (where, handle.tell(), _reason(exc)))
 
     # ------------------------------------------------------------------ Deploy API
     def environment_path(self, app_id, namespace_id, environment_id):

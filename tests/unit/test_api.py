@@ -98,3 +98,97 @@ def test_streaming_body_memory_does_not_grow_with_file_size(tmp_path):
 def test_reason_does_not_include_headers():
     exc = _api.requests.exceptions.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")))
     assert "Authorization" not in _api._reason(exc)
+
+
+class _FileServer(object):
+    """A small real HTTP server: the package GET of the API and a file URL that ignores Range and breaks off once."""
+
+    def __init__(self, data, break_first=True, content_range=None, announced=None):
+        import http.server  # pylint: disable=import-outside-toplevel
+        import threading  # pylint: disable=import-outside-toplevel
+
+        outer = self
+        self.data = data
+        self.announced = len(data) if announced is None else announced
+        self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # pylint: disable=arguments-differ
+                pass
+
+            def do_GET(self):  # pylint: disable=invalid-name
+                outer.seen.append((self.path, self.headers.get("Range"), self.headers.get("Authorization")))
+                if self.path.startswith("/api/v4/apps/"):
+                    body = ('{"package": {"id": "p", "fileSize": %d, "url": {"location": "http://127.0.0.1:%d/file?sig=1", '
+                            '"ttl": 900}}}' % (outer.announced, outer.port)).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                first = len([s for s in outer.seen if s[0].startswith("/file")]) == 1
+                if content_range and not first:
+                    self.send_response(206)
+                    self.send_header("Content-Range", content_range)
+                else:
+                    self.send_response(200)  # Range ignored
+                self.send_header("Content-Length", str(len(outer.data)))
+                self.end_headers()
+                if first and break_first:
+                    self.wfile.write(outer.data[: len(outer.data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(outer.data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_download_starts_over_when_the_server_ignores_range(tmp_path):
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    server = _FileServer(data)
+    try:
+        client = _api.Client("http://127.0.0.1:%d/api/v4" % server.port, "secret-token", retries=2)
+        with open(str(tmp_path / "out"), "wb") as handle:
+            package, resumes = client.download_package("a", "p", handle, sleep=lambda s: None)
+        assert resumes == 1 and package["fileSize"] == len(data)
+        assert (tmp_path / "out").read_bytes() == data
+        files = [s for s in server.seen if s[0].startswith("/file")]
+        assert files[0][1] is None and files[1][1].startswith("bytes=")  # asked to resume, got 200: started over
+        assert all(s[2] is None for s in files)  # the token never goes to the download URL
+        assert all(s[2] == "MxToken secret-token" for s in server.seen if s[0].startswith("/api/"))
+    finally:
+        server.close()
+
+
+def test_download_refuses_a_resume_at_the_wrong_offset(tmp_path):
+    data = os.urandom(3 * 1024 * 1024)
+    server = _FileServer(data, content_range="bytes 5-%d/%d" % (len(data) - 1, len(data)))
+    try:
+        client = _api.Client("http://127.0.0.1:%d/api/v4" % server.port, "t", retries=2)
+        with open(str(tmp_path / "out"), "wb") as handle:
+            with pytest.raises(_api.MendixApiError, match="resumed at bytes 5-"):
+                client.download_package("a", "p", handle, sleep=lambda s: None)
+    finally:
+        server.close()
+
+
+def test_download_checks_the_size_against_the_package(tmp_path):
+    data = os.urandom(1024)
+    server = _FileServer(data, break_first=False, announced=1000)
+    try:
+        client = _api.Client("http://127.0.0.1:%d/api/v4" % server.port, "t", retries=0)
+        with open(str(tmp_path / "out"), "wb") as handle:
+            with pytest.raises(_api.MendixApiError, match="gave 1024 bytes but the package has fileSize 1000"):
+                client.download_package("a", "p", handle)
+    finally:
+        server.close()

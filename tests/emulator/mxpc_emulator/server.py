@@ -19,11 +19,24 @@ from . import seed as seedmod
 from .store import Store
 
 API = "/api/v4"
-FAULT_KINDS = ("429", "500", "502", "503", "504", "reset", "slow", "lost_response")
+FAULT_KINDS = ("429", "500", "502", "503", "504", "reset", "slow", "lost_response", "truncate")
+# truncate (send half of the body, then drop the connection) is only injected when asked for by name.
+DEFAULT_FAULT_KINDS = [k for k in FAULT_KINDS if k != "truncate"]
+FILES = "/_files/"
 VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 CHUNK = 1024 * 1024
-NO_FAULTS = {"rate": 0.0, "kinds": list(FAULT_KINDS), "seed": None, "slow_seconds": 2.0, "methods": None, "path": None,
+NO_FAULTS = {"rate": 0.0, "kinds": list(DEFAULT_FAULT_KINDS), "seed": None, "slow_seconds": 2.0, "methods": None, "path": None,
              "count": None}
+
+
+def _file_chunks(path, start=0):
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        while True:
+            chunk = handle.read(CHUNK)
+            if not chunk:
+                return
+            yield chunk
 
 
 class ApiError(Exception):
@@ -142,7 +155,8 @@ class Emulator:
     # ------------------------------------------------------------------ middleware: log, faults, rate limit, errors
     @web.middleware
     async def api_middleware(self, request, handler):
-        if not request.path.startswith(API + "/") and request.path != API:
+        download = request.path.startswith(FILES)
+        if not download and not request.path.startswith(API + "/") and request.path != API:
             return await handler(request)
         arrived = datetime.datetime.now(datetime.timezone.utc)
         token = self.tokens.get(self._raw_token(request) or "")
@@ -155,9 +169,13 @@ class Emulator:
             "token": token["name"] if token else None,
             "fault": None,
         }
+        if download:
+            entry["range"] = request.headers.get("Range")
+            entry["authorization"] = "Authorization" in request.headers
         self.requests.append(entry)
         fault = self._pick_fault(request)
         entry["fault"] = fault
+        request["fault"] = fault
         if fault == "reset":
             request.transport.abort()
             raise ConnectionResetError("injected reset")
@@ -168,17 +186,39 @@ class Emulator:
         if fault == "slow":
             await asyncio.sleep(float(self.faults["slow_seconds"]))
         try:
-            self._check_rate(token)
+            if not download:  # download URLs are not the API's: no rate limit
+                self._check_rate(token)
             response = await handler(request)
         except ApiError as exc:
             response = exc.response()
         except web.HTTPException as exc:
             response = ApiError(exc.status, exc.reason).response()
+        if download and isinstance(response, web.FileResponse):
+            await response.prepare(request)  # settles 200 or 206 (Range) for the log
         entry["status"] = response.status
         if fault == "lost_response":
             request.transport.abort()
             raise ConnectionResetError("injected lost response")
+        if fault == "truncate" and isinstance(response, web.Response) and isinstance(response.body, bytes):
+            await self._send_half(request, response.status, response.headers, [response.body])
         return response
+
+    @staticmethod
+    async def _send_half(request, status, headers, chunks, total=None):
+        """Announce the whole body, send about half of it, then drop the connection (the truncate fault)."""
+        chunks = list(chunks) if total is None else chunks
+        total = sum(len(c) for c in chunks) if total is None else total
+        out = web.StreamResponse(status=status, headers={k: v for k, v in headers.items() if k.lower() != "content-length"})
+        out.content_length = total
+        await out.prepare(request)
+        left = total // 2
+        for chunk in chunks:
+            if left <= 0:
+                break
+            await out.write(chunk[:left])
+            left -= len(chunk)
+        request.transport.close()  # flushes what was written, then closes: the client sees the body end early
+        raise ConnectionResetError("injected truncated answer")
 
     def _pick_fault(self, request):
         faults = self.faults
@@ -189,6 +229,8 @@ class Emulator:
             return None
         if faults.get("path") and not re.search(faults["path"], request.path):
             return None
+        if request.path.startswith(FILES) and not faults.get("path"):
+            return None  # downloads are faulted only when a path names them
         if self.fault_rng.random() >= rate:
             return None
         if faults.get("count") is not None:
@@ -438,8 +480,15 @@ class Emulator:
         if not os.path.exists(path):
             return web.Response(status=404, text="The deployment package no longer exists.\n")
         name = request.match_info["fileName"]
-        return web.FileResponse(path, headers={"Content-Type": "application/octet-stream",
-                                               "Content-Disposition": f'attachment; filename="{name}"'})
+        headers = {"Content-Type": "application/octet-stream", "Content-Disposition": f'attachment; filename="{name}"'}
+        if request.get("fault") == "truncate":
+            size = os.path.getsize(path)
+            match = re.match(r"^bytes=(\d+)-$", request.headers.get("Range", ""))
+            start = int(match.group(1)) if match and int(match.group(1)) < size else 0
+            if start:
+                headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
+            await self._send_half(request, 206 if start else 200, headers, _file_chunks(path, start), total=size - start)
+        return web.FileResponse(path, headers=headers)
 
     # ------------------------------------------------------------------ Deploy API environments
     def _environment(self, request):

@@ -77,9 +77,40 @@ def test_fault_rate_is_seeded_and_partial(api):
 
 
 def test_faults_only_touch_api_routes(api):
+    pkg = api.built_package()
+    location = api("GET", f"/apps/{GIT_APP}/packages/{pkg['id']}", params={"url": "true"}).json()["package"]["url"]["location"]
     api.emu.control("POST", "faults", {"rate": 1, "kinds": ["503"]})
     assert api.emu.control("GET", "faults")["rate"] == 1
     assert requests.get(api.emu.root + "/_emulator/requests", timeout=5).status_code == 200
+    assert requests.get(location, timeout=10).status_code == 200  # downloads only when a path names them
+
+
+def test_truncate_fault_cuts_an_api_answer(api):
+    api.emu.control("POST", "faults", {"rate": 1, "kinds": ["truncate"], "count": 1})
+    with pytest.raises(requests.exceptions.ChunkedEncodingError, match="IncompleteRead"):
+        api("GET", f"/apps/{GIT_APP}/packages")
+    assert api("GET", f"/apps/{GIT_APP}/packages").status_code == 200
+    assert [e["fault"] for e in api.emu.requests()][-2:] == ["truncate", None]
+
+
+def test_download_faults_when_named_and_the_log_shows_downloads(api):
+    pkg = api.built_package()
+    location = api("GET", f"/apps/{GIT_APP}/packages/{pkg['id']}", params={"url": "true"}).json()["package"]["url"]["location"]
+    api.emu.control("DELETE", "requests")
+    api.emu.control("POST", "faults", {"rate": 1, "kinds": ["truncate"], "path": "^/_files/", "count": 1})
+    got = bytearray()
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        with requests.get(location, stream=True, timeout=10) as resp:
+            assert int(resp.headers["Content-Length"]) == pkg["fileSize"]
+            for chunk in resp.iter_content(8):
+                got += chunk
+    assert 0 < len(got) < pkg["fileSize"]
+    rest = requests.get(location, headers={"Range": "bytes=%d-" % len(got)}, timeout=10)
+    assert rest.status_code == 206 and len(got) + len(rest.content) == pkg["fileSize"]
+    log = api.emu.requests()
+    assert [(e["fault"], e["range"], e["authorization"], e["token"]) for e in log] == [
+        ("truncate", None, False, None), (None, "bytes=%d-" % len(got), False, None)]
+    assert log[1]["status"] == 206
 
 
 def test_bad_fault_config_is_rejected(api):
