@@ -97,6 +97,17 @@ def test_role_builds_hands_off_downloads_and_deploys(emu, tmp_path):
     assert len(packages_of(emu)) == 1
 
 
+def test_role_in_check_mode_writes_nothing_and_skips_the_hand_off(emu, tmp_path):
+    dest = tmp_path / "never.mda"
+    role_vars = dict(app_id=GIT_APP, branch="main", revision=REV2, version="5.0.1", namespace_id=NAMESPACE,
+                     environment_id="gitdemo", download_dest=str(dest))
+    run = run_playbook(emu, "role", tmp_path, check=True, role_vars=role_vars)
+    assert run.rc == 0, run
+    assert run.result == {"package": None, "package_id": None}
+    assert write_requests(emu) == [] and packages_of(emu) == [] and not dest.exists()
+    assert "changed: [localhost]" in run.stdout.split("TASK [mendix.private_cloud.build_and_deploy : Build or upload")[1]
+
+
 def test_role_uploads(emu, tmp_path):
     src = make_mda(tmp_path / "role-upload.mda")
     run = run_playbook(emu, "role", tmp_path, role_vars={"app_id": GIT_APP, "src": src})
