@@ -13,7 +13,8 @@ module: mx_package_info
 short_description: List Mendix for Private Cloud deployment packages, or get one with a download URL or its build log
 version_added: 0.1.0
 description:
-  - Lists every deployment package of an app, paging through the Build API transparently, newest first.
+  - Lists every deployment package of an app, paging through the Build API transparently, newest first. While
+    pages keep coming full, up to four are fetched at once, so a long list waits less on a distant API.
   - With O(package_id), gets that package, optionally with a fresh time-limited download URL and its build log.
 author:
   - mendix.private_cloud maintainers (@mendix-private-cloud)
