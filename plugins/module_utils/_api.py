@@ -208,6 +208,19 @@ class Client(object):
     def url(self, path):
         return self.base_url + path
 
+    def _send(self, method, url, **kwargs):
+        """session.request, sent again when the answer's body broke off (urllib3 retries only until the headers)
+        and the method is safe to repeat."""
+        attempt = 0
+        while True:
+            try:
+                return self.session.request(method, url, **kwargs)
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+                if method not in IDEMPOTENT_METHODS or attempt >= self.retries:
+                    raise
+                attempt += 1
+                time.sleep(random.uniform(0, min(30.0, self.backoff_factor * (2 ** attempt))))
+
     def request(self, method, path, scopes=None, ok=(200,), params=None, json_body=None, data=None, headers=None,
                 timeout=None):
         """Send a request; return (status, parsed JSON or None, response). Raises MendixApiError otherwise."""
@@ -215,8 +228,8 @@ class Client(object):
         self.request_count += 1
         try:
             # verify is passed on every call: a session-level value loses to REQUESTS_CA_BUNDLE in the environment.
-            resp = self.session.request(method, url, params=params, json=json_body, data=data, headers=headers,
-                                        timeout=timeout or self.timeout, verify=self.verify)
+            resp = self._send(method, url, params=params, json=json_body, data=data, headers=headers,
+                              timeout=timeout or self.timeout, verify=self.verify)
         except requests.exceptions.SSLError as exc:
             raise MendixApiError(
                 "%s %s: TLS certificate verification failed (%s). Set ca_path to the CA bundle that signed the "

@@ -74,3 +74,19 @@ def test_twenty_percent_faults_are_ridden_out(emu, tmp_path):
     faulted = [r for r in emu.requests() if r["fault"]]
     assert len(faulted) >= 3
     assert len(outcomes) == 3
+
+
+def test_read_answers_cut_off_midway_are_read_again(emu, tmp_path):
+    """A GET whose body breaks off (urllib3 retries only until the headers) is sent again; a POST is not."""
+    emu.control("POST", "packages", {"appId": GIT_APP, "count": 120})
+    emu.control("DELETE", "requests")
+    emu.control("POST", "faults", {"rate": 1, "kinds": ["truncate"], "methods": ["GET"], "path": "/packages$", "count": 2})
+    run = run_playbook(emu, "info", tmp_path, app_id=GIT_APP)
+    assert run.rc == 0, run
+    assert len(run.result["packages"]) == 120
+    lists = [r for r in emu.requests() if r["path"].endswith("/packages")]
+    assert [r["fault"] for r in lists[:2]] == ["truncate", "truncate"] and lists[0]["query"] == lists[1]["query"]
+    emu.control("POST", "faults", {"rate": 1, "kinds": ["truncate"], "methods": ["POST"], "count": 1})
+    build = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV1, version="6.0.0")
+    assert build.rc == 0, build
+    assert len(posts(emu, "/packages/build")) == 1 and build.result["reconciled"] is True
