@@ -10,7 +10,7 @@ import sys
 from aiohttp import web
 
 from .seed import SeedError, load_seed
-from .server import Emulator
+from .server import DEFAULT_REQUEST_LOG_LIMIT, Emulator
 
 
 def parse_args(argv=None):
@@ -28,16 +28,20 @@ def parse_args(argv=None):
     parser.add_argument("--deploy-seconds", type=float, help="how long an environment update job takes (overrides the seed)")
     parser.add_argument("--url-ttl-seconds", type=float, help="lifetime of download URLs (overrides the seed)")
     parser.add_argument("--rate-limit", type=int, help="at most N API requests per minute per token, then 429 with Retry-After")
+    parser.add_argument("--request-log-limit", type=int, default=DEFAULT_REQUEST_LOG_LIMIT,
+                        help=f"keep the newest N entries of the request log; 0 keeps all (default {DEFAULT_REQUEST_LOG_LIMIT:,})")
     parser.add_argument("--tls-cert", help="PEM certificate (chain) to serve HTTPS; needs --tls-key")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     args = parser.parse_args(argv)
+    if args.request_log_limit < 0:
+        parser.error("--request-log-limit is 0 (keep all) or more")
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
     return args
 
 
 async def serve(args, seed):
-    emulator = Emulator(args.data_dir, seed, rate_limit=args.rate_limit)
+    emulator = Emulator(args.data_dir, seed, rate_limit=args.rate_limit, request_log_limit=args.request_log_limit)
     runner = web.AppRunner(emulator.make_app(), access_log=None, handle_signals=False)
     await runner.setup()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

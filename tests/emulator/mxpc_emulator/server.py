@@ -25,6 +25,8 @@ DEFAULT_FAULT_KINDS = [k for k in FAULT_KINDS if k != "truncate"]
 FILES = "/_files/"
 VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 CHUNK = 1024 * 1024
+# The request log keeps the newest entries only, so that a week-long soak does not grow without bound.
+DEFAULT_REQUEST_LOG_LIMIT = 100_000
 NO_FAULTS = {"rate": 0.0, "kinds": list(DEFAULT_FAULT_KINDS), "seed": None, "slow_seconds": 2.0, "methods": None, "path": None,
              "count": None}
 
@@ -101,11 +103,12 @@ def _int_query(request, name, default, low, high=None):
 class Emulator:
     """One emulator: its store, tokens, request log, faults and rate limiter."""
 
-    def __init__(self, data_dir, seed, rate_limit=None):
+    def __init__(self, data_dir, seed, rate_limit=None, request_log_limit=DEFAULT_REQUEST_LOG_LIMIT):
         self.seed = seed
         self.store = Store(data_dir, seed)
         self.tokens = {t["token"]: t for t in seed["tokens"]}
-        self.requests = []
+        self.request_log_limit = request_log_limit or None
+        self.requests = collections.deque(maxlen=self.request_log_limit)
         self.faults = dict(NO_FAULTS)
         self.fault_rng = random.Random()
         self.rate_limit = rate_limit
@@ -527,15 +530,15 @@ class Emulator:
 
     # ------------------------------------------------------------------ control API
     async def control_requests(self, _request):
-        return web.json_response(self.requests)
+        return web.json_response(list(self.requests))
 
     async def control_clear_requests(self, _request):
-        self.requests = []
+        self.requests.clear()
         return web.json_response({"cleared": True})
 
     async def control_reset(self, _request):
         self.store.reset()
-        self.requests = []
+        self.requests.clear()
         self.faults = dict(NO_FAULTS)
         self.windows.clear()
         return web.json_response({"reset": True})

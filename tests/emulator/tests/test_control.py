@@ -1,6 +1,8 @@
 """The control API: request log, reset, fault injection; and the rate limit."""
 
 import datetime
+import subprocess
+import sys
 import time
 
 import pytest
@@ -158,3 +160,17 @@ def test_bulk_packages_page_through(api):
     assert len(seen) == len(set(seen)) == 120 and seen[0] == created["last"]
     jobs = api.emu.control("GET", "jobs")
     assert jobs == []
+
+
+def test_request_log_keeps_the_newest_entries_up_to_its_limit():
+    with EmulatorProcess(args=fast_args() + ["--request-log-limit", "3"]) as emu:
+        api = Api(emu)
+        for limit in range(1, 6):
+            assert api("GET", f"/apps/{GIT_APP}/packages", params={"limit": str(limit)}).status_code == 200
+        assert [e["query"]["limit"] for e in emu.requests()] == ["3", "4", "5"]
+
+
+def test_request_log_limit_is_checked():
+    proc = subprocess.run([sys.executable, "-m", "mxpc_emulator", "--data-dir", "/nonexistent", "--request-log-limit", "-1"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2 and "--request-log-limit is 0 (keep all) or more" in proc.stderr
