@@ -369,7 +369,8 @@ class Client(object):
                 break
             except MendixApiError as exc:
                 if resumes >= self.retries or not (isinstance(exc, DownloadBroken) or exc.status == 403 or (exc.status or 0) >= 500):
-                    raise MendixApiError("%s (after %d resumed attempts; raise retries or run again)" % (exc.message, resumes)
+                    raise MendixApiError("%s (gave up after %d %s; raise retries or run again)"
+                                         % (exc.message, resumes, "retry" if resumes == 1 else "retries")
                                          if resumes else exc.message, status=exc.status)
                 resumes += 1
                 sleep(random.uniform(0, min(30.0, self.backoff_factor * (2 ** resumes))))

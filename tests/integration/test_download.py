@@ -92,7 +92,7 @@ def test_a_download_that_keeps_breaking_fails_and_leaves_dest_alone(emu, tmp_pat
     emu.control("POST", "faults", {"rate": 1, "kinds": ["truncate"], "path": "^/_files/"})
     run = run_playbook(emu, "download", tmp_path, app_id=GIT_APP, package_id=pkg, dest=str(dest), retries=1)
     assert run.rc != 0
-    assert "broke off after" in run.stdout and "after 1 resumed attempts; raise retries" in run.stdout
+    assert "broke off after" in run.stdout and "gave up after 1 retry; raise retries" in run.stdout
     assert dest.read_bytes() == b"an older file"
     assert sorted(os.listdir(tmp_path)) == sorted(p for p in os.listdir(tmp_path) if not p.endswith(".part"))
 
