@@ -208,6 +208,10 @@ class Client(object):
     def url(self, path):
         return self.base_url + path
 
+    def _backoff(self, attempt):
+        """Full-jitter exponential backoff for the retries made here rather than by urllib3's Retry."""
+        return random.uniform(0, min(30.0, self.backoff_factor * (2 ** attempt)))
+
     def _send(self, method, url, **kwargs):
         """session.request, sent again when the answer's body broke off (urllib3 retries only until the headers)
         and the method is safe to repeat."""
@@ -219,7 +223,7 @@ class Client(object):
                 if method not in IDEMPOTENT_METHODS or attempt >= self.retries:
                     raise
                 attempt += 1
-                time.sleep(random.uniform(0, min(30.0, self.backoff_factor * (2 ** attempt))))
+                time.sleep(self._backoff(attempt))
 
     def request(self, method, path, scopes=None, ok=(200,), params=None, json_body=None, data=None, headers=None,
                 timeout=None):
@@ -373,7 +377,7 @@ class Client(object):
                                          % (exc.message, resumes, "retry" if resumes == 1 else "retries")
                                          if resumes else exc.message, status=exc.status)
                 resumes += 1
-                sleep(random.uniform(0, min(30.0, self.backoff_factor * (2 ** resumes))))
+                sleep(self._backoff(resumes))
                 if exc.status == 403:  # the time-limited URL expired: ask for a new one
                     package = self.get_package(app_id, package_id, url=True)
         got = handle.tell()

@@ -197,6 +197,13 @@ class MendixModule(AnsibleModule):
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         self._client = None
 
+    def wait_errors(self):
+        """What is wrong with the shared wait options, if the module has them (checked with the module's own)."""
+        timeout = self.params.get("wait_timeout")
+        if timeout is not None and timeout <= 0:
+            return ["wait_timeout must be more than 0 seconds"]
+        return []
+
     def fail_on(self, errors, **result):
         """Fail with every input error at once, before any API call."""
         if errors:

@@ -170,8 +170,7 @@ def main():
     errors += check_length("environment_id", p["environment_id"], 1, 32, " (the environment's ID, not its name)")
     if p["restart"] and not p["wait"]:
         errors.append("restart=true needs wait=true: each step of the restart is waited on")
-    if p["wait_timeout"] <= 0:
-        errors.append("wait_timeout must be more than 0 seconds")
+    errors += module.wait_errors()
     module.fail_on(errors, changed=False)
     module.check_connection_input()
     app_id, package_id = p["app_id"].lower(), p["package_id"].lower()

@@ -289,8 +289,7 @@ def main():
     )
     p = module.params
     mode, errors = check_input(module)
-    if p["wait_timeout"] <= 0:
-        errors.append("wait_timeout must be more than 0 seconds")
+    errors += module.wait_errors()
     module.fail_on(errors, changed=False)
     module.check_connection_input()
     app_id = p["app_id"].lower()

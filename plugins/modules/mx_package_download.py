@@ -142,11 +142,11 @@ def main():
         add_file_common_args=True,
     )
     p = module.params
+    result = dict(changed=False, dest=p["dest"], elapsed=0.0, resumed=0)
     errors = check_uuid("app_id", p["app_id"]) + check_uuid("package_id", p["package_id"]) + check_dest(p["dest"])
-    module.fail_on(errors, changed=False, dest=p["dest"], elapsed=0.0, resumed=0)
+    module.fail_on(errors, **result)
     module.check_connection_input()
     app_id, package_id = p["app_id"].lower(), p["package_id"].lower()
-    result = dict(changed=False, dest=p["dest"], elapsed=0.0, resumed=0)
     try:
         package = module.client.get_package(app_id, package_id, missing_ok=True)
     except MendixApiError as exc:

@@ -340,6 +340,14 @@ if len(sys.argv) > 3:  # keep what was listed, snake_case as the module returns 
 """
 
 
+def bare_loop(emu, keep=None):
+    """Run BARE_LOOP in a fresh Python, as a user's script would run; return (seconds, packages listed)."""
+    args = [sys.executable, "-c", BARE_LOOP, f"{emu.url}/apps/{APP}/packages", TOKEN] + ([keep] if keep else [])
+    started = time.monotonic()
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return time.monotonic() - started, int(out)
+
+
 def figure_list(workdir, count, repeats):
     """List every package: mx_package_info (paging at 50) vs a bare Python requests loop at limit 50.
 
@@ -350,24 +358,19 @@ def figure_list(workdir, count, repeats):
     listed = os.path.join(workdir, "listed.json")
     with EmulatorProcess() as emu:
         emu.control("POST", "packages", {"appId": APP, "count": count})
-        subprocess.run([sys.executable, "-c", BARE_LOOP, f"{emu.url}/apps/{APP}/packages", TOKEN, listed], capture_output=True,
-                       check=True)
+        bare_loop(emu, keep=listed)
         for _rep in range(repeats):
             per["ours"].append(playbook(emu, "get_ours", workdir, app_id=APP, count=1)["per_task"])
-            started = time.monotonic()
-            out = subprocess.run([sys.executable, "-c", BARE_LOOP, f"{emu.url}/apps/{APP}/packages", TOKEN], capture_output=True,
-                                 text=True, check=True).stdout
-            per["bare"].append(time.monotonic() - started)
-            assert int(out) == count
+            seconds, listed_count = bare_loop(emu)
+            per["bare"].append(seconds)
+            assert listed_count == count
             per["floor"].append(playbook(emu, "list_floor", workdir, packages_file=listed)["per_task"])
         # The same at a distance: every listing request answered 50 ms late, as across a WAN or a proxy.
         far = {"ours": [], "bare": []}
         emu.control("POST", "faults", {"rate": 1, "kinds": ["slow"], "slow_seconds": 0.05, "path": "/packages$"})
         for _rep in range(repeats):
             far["ours"].append(playbook(emu, "get_ours", workdir, app_id=APP, count=1)["per_task"])
-            started = time.monotonic()
-            subprocess.run([sys.executable, "-c", BARE_LOOP, f"{emu.url}/apps/{APP}/packages", TOKEN], capture_output=True, check=True)
-            far["bare"].append(time.monotonic() - started)
+            far["bare"].append(bare_loop(emu)[0])
         emu.control("POST", "faults", {"rate": 0})
     ours, bare, floor = summary(per["ours"]), summary(per["bare"]), summary(per["floor"])
     return [{"figure": f"list {count} packages (s)", "ours": ours,
