@@ -14,8 +14,10 @@ version_added: 0.1.0
 author:
   - mendix.private_cloud maintainers (@mendix-private-cloud)
 description:
-  - Returns the newest deployment package of each app given, optionally filtered, for templating package ids into
-    other tasks.
+  - Returns the newest deployment package (latest C(createdOn), whatever the API's list order) of each app given,
+    optionally filtered, for templating package ids into other tasks.
+  - With O(branch) and O(revision), the build of that branch at that revision (and O(version)), found by the
+    same identity rules as M(mendix.private_cloud.mx_package).
   - Uses the same client, retries and connection options as the modules.
 extends_documentation_fragment:
   - mendix.private_cloud.connection.plugins
@@ -34,6 +36,20 @@ options:
   file_name:
     description: Only packages with this file name (C(.mda) appended when missing).
     type: str
+  branch:
+    description: With O(revision), only the build of this branch at that revision.
+    type: str
+  revision:
+    description: With O(branch), the revision of the build (an SVN revision number or a git commit hash).
+    type: str
+  version:
+    description: With O(branch) and O(revision), the version of the build; C(1.0.0), the API's default, when not given.
+    type: str
+  vcs:
+    description: The app's version control system; V(auto) tells it from the evidence (see M(mendix.private_cloud.mx_package)).
+    type: str
+    choices: [auto, git, svn]
+    default: auto
   missing:
     description: What to do when an app has no matching package.
     type: str
@@ -85,36 +101,55 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import HAS_REQUESTS, Client, MendixApiError
-from ansible_collections.mendix.private_cloud.plugins.module_utils._module import check_uuid, filter_packages, snake
+from ansible_collections.mendix.private_cloud.plugins.module_utils._identity import filter_packages, resolve_vcs
+from ansible_collections.mendix.private_cloud.plugins.module_utils._module import check_build, check_uuid, snake
 
 
 class LookupModule(LookupBase):
+
+    def option(self, name):
+        """An option's value, templated: one taken from a variable may be a template (a vaulted variable, say)."""
+        value = self.get_option(name)
+        if value is not None and not isinstance(value, (bool, int, float)) and self._templar is not None:
+            value = self._templar.template(value)
+        return value
 
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         if not HAS_REQUESTS:
             raise AnsibleLookupError("mendix.private_cloud.mx_package needs the Python library requests on the controller")
-        token = self.get_option("token")
+        token = self.option("token")
         if not token:
             raise AnsibleLookupError("token is required: set the token option, the mendix_pat variable or MENDIX_PAT")
         errors = []
         for term in terms:
             errors += check_uuid("app_id", term)
+        branch, revision, version = self.option("branch"), self.option("revision"), self.option("version")
+        if (branch is None) != (revision is None):
+            errors.append("branch and revision go together: give both to find a build, or neither")
+        elif branch is not None:
+            errors += check_build(branch, revision, version)
+        elif version is not None:
+            errors.append("version needs branch and revision")
         if errors:
             raise AnsibleLookupError("; ".join(errors))
-        client = Client(self.get_option("base_url"), token, validate_certs=self.get_option("validate_certs"),
-                        ca_path=self.get_option("ca_path"), timeout=self.get_option("request_timeout"),
-                        retries=self.get_option("retries"))
+        client = Client(self.option("base_url"), token, validate_certs=self.option("validate_certs"),
+                        ca_path=self.option("ca_path"), timeout=self.option("request_timeout"),
+                        retries=self.option("retries"))
         results = []
         for app_id in terms:
             try:
                 packages = client.list_packages(app_id.lower())
             except MendixApiError as exc:
                 raise AnsibleLookupError(exc.message)
-            found = filter_packages(packages, self.get_option("file_name"), self.get_option("model_version"),
-                                    self.get_option("model_version_prefix"))
+            build = None
+            if branch is not None:
+                build = dict(branch=branch, revision=revision, version=version,
+                             vcs=resolve_vcs(self.option("vcs"), revision, packages))
+            found = filter_packages(packages, self.option("file_name"), self.option("model_version"),
+                                    self.option("model_version_prefix"), build=build)
             if not found:
-                if self.get_option("missing") == "error":
+                if self.option("missing") == "error":
                     raise AnsibleLookupError("app %s has no package matching the filters" % app_id)
                 results.append({})
                 continue

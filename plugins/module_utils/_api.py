@@ -16,9 +16,14 @@ __metaclass__ = type
 import os
 import random
 import re
+import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.six.moves.urllib.parse import quote as _quote
+
+from ansible_collections.mendix.private_cloud.plugins.module_utils._identity import newest_first
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -63,12 +68,13 @@ class MendixApiError(Exception):
     have acted on the request although no success answer arrived (a write whose answer was lost).
     """
 
-    def __init__(self, message, status=None, body=None, uncertain=False):
+    def __init__(self, message, status=None, body=None, uncertain=False, accepted=False):
         super(MendixApiError, self).__init__(message)
         self.message = message
         self.status = status
         self.body = body
         self.uncertain = uncertain
+        self.accepted = accepted
 
 
 class DownloadBroken(MendixApiError):
@@ -203,8 +209,13 @@ class Client(object):
         self.retries = retries
         self.backoff_factor = backoff_factor
         self.request_count = 0
+        self._count_lock = threading.Lock()
 
     # ------------------------------------------------------------------ transport
+    def _count(self):
+        with self._count_lock:  # paging threads send requests at once
+            self.request_count += 1
+
     def url(self, path):
         return self.base_url + path
 
@@ -229,7 +240,7 @@ class Client(object):
                 timeout=None):
         """Send a request; return (status, parsed JSON or None, response). Raises MendixApiError otherwise."""
         url = self.url(path)
-        self.request_count += 1
+        self._count()
         try:
             # verify is passed on every call: a session-level value loses to REQUESTS_CA_BUNDLE in the environment.
             resp = self._send(method, url, params=params, json=json_body, data=data, headers=headers,
@@ -271,41 +282,51 @@ class Client(object):
 
     # ------------------------------------------------------------------ Build API
     def list_packages(self, app_id, page_size=50, concurrency=4):
-        """Every package of an app, paging transparently (pagination.size is the page's item count).
+        """Every package of an app, newest first by createdOn (ties by id), whatever order the API lists them in.
 
-        The API gives no total, so a short page marks the end. The first pages are fetched one at a time; while they
-        keep coming full, the next ones are fetched in growing windows of up to ``concurrency`` pages at once. A
-        list of one or two pages costs the same requests as paging one by one; a long list costs at most
-        ``concurrency - 1`` requests more and a fraction of the waiting on a distant API.
+        Paging follows the server's ``pagination`` answer: ``size`` is the page's item count and ``limit`` the page
+        size the server used, which may be less than the ``limit`` asked for; a page shorter than that (or empty) is
+        the last. The first pages are fetched one at a time; while they keep coming full, the next ones are fetched
+        in growing windows of up to ``concurrency`` pages at once. A list of one or two pages costs the same
+        requests as paging one by one; a long list costs at most ``concurrency - 1`` requests more.
         """
         def page(offset):
-            dummy, body, dummy2 = self.request("GET", "/apps/%s/packages" % app_id, scopes=SCOPES_READ,
+            dummy, body, dummy2 = self.request("GET", "/apps/%s/packages" % quote(app_id), scopes=SCOPES_READ,
                                                params={"offset": offset, "limit": page_size})
+            if not isinstance(body, dict):
+                raise MendixApiError("GET /apps/%s/packages: the answer has no packages list" % app_id)
             items = body.get("packages") or []
-            return items, (body.get("pagination") or {}).get("size", len(items))
+            pagination = body.get("pagination") if isinstance(body.get("pagination"), dict) else {}
+            size = _whole(pagination.get("size"), len(items))
+            limit = _whole(pagination.get("limit"), page_size)
+            return items, size, max(1, min(limit, page_size))
 
         packages = []
         seen = set()
-        offset, window = 0, 1
+        offset, window, step = 0, 1, page_size
         pool = None
         try:
             while True:
-                offsets = [offset + index * page_size for index in range(window)]
+                offsets = [offset + index * step for index in range(window)]
                 if window == 1:
                     results = [page(offsets[0])]
                 else:
                     if pool is None:
                         pool = ThreadPoolExecutor(max_workers=concurrency)
                     results = list(pool.map(page, offsets))
-                for items, size in results:
+                for index, (items, size, limit) in enumerate(results):
                     for item in items:  # a package created while paging shifts the offsets: keep each one once
                         if item.get("id") not in seen:
                             seen.add(item.get("id"))
                             packages.append(item)
-                    if size < page_size or not items:
-                        return packages
-                offset += window * page_size
-                window = min(concurrency, window * 2) if len(packages) >= 2 * page_size else 1
+                    if size < limit or not items:
+                        return newest_first(packages)
+                    if limit != step:  # the server pages by a smaller size than asked for: go on from this page
+                        step, window, offset = limit, 1, offsets[index] + len(items)
+                        break
+                else:
+                    offset = offsets[-1] + step
+                    window = min(concurrency, window * 2) if len(packages) >= 2 * step else 1
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
@@ -317,7 +338,7 @@ class Client(object):
         if log:
             params["log"] = "true"
         try:
-            dummy, body, dummy2 = self.request("GET", "/apps/%s/packages/%s" % (app_id, package_id), scopes=SCOPES_READ,
+            dummy, body, dummy2 = self.request("GET", "/apps/%s/packages/%s" % (quote(app_id), quote(package_id)), scopes=SCOPES_READ,
                                                params=params or None)
         except MendixApiError as exc:
             if missing_ok and exc.status == 404 and not _is_app_missing(exc):
@@ -331,26 +352,36 @@ class Client(object):
             payload["version"] = version
         if description is not None:
             payload["description"] = description
-        return self._accepted("POST", "/apps/%s/packages/build" % app_id, SCOPES_BUILD, json_body=payload)
+        return self._accepted("POST", "/apps/%s/packages/build" % quote(app_id), SCOPES_BUILD, json_body=payload)
 
     def start_upload(self, app_id, path, file_name):
         body = StreamingMultipart(path, [("fileName", file_name)], file_name=file_name)
-        return self._accepted("POST", "/apps/%s/packages" % app_id, SCOPES_WRITE, data=body,
+        return self._accepted("POST", "/apps/%s/packages" % quote(app_id), SCOPES_WRITE, data=body,
                               headers={"Content-Type": body.content_type}, timeout=max(self.timeout, 300))
 
     def start_delete(self, app_id, package_id):
-        return self._accepted("DELETE", "/apps/%s/packages/%s" % (app_id, package_id), SCOPES_WRITE)
+        return self._accepted("DELETE", "/apps/%s/packages/%s" % (quote(app_id), quote(package_id)), SCOPES_WRITE)
 
     def get_job(self, job_id, log=False, scopes=SCOPES_READ):
-        dummy, body, dummy2 = self.request("GET", "/jobs/%s" % job_id, scopes=scopes, params={"log": "true"} if log else None)
+        dummy, body, dummy2 = self.request("GET", "/jobs/%s" % quote(job_id), scopes=scopes, params={"log": "true"} if log else None)
         return body
 
     def _accepted(self, method, path, scopes, **kwargs):
+        """The job of an accepted write. Its id comes from the body, or else from the Location header's last part."""
         dummy, body, resp = self.request(method, path, scopes=scopes, ok=(200, 201, 202), **kwargs)
-        job = dict(body or {})
+        job = dict(body) if isinstance(body, dict) else {}
         location = resp.headers.get("Location")
         if location:
             job["location"] = location
+        if not job.get("id") and location:
+            match = re.search(r"/jobs/([^/?#]+)/?(?:[?#].*)?$", location)
+            if match:
+                job["id"] = match.group(1)
+        if not job.get("id"):
+            raise MendixApiError("%s %s was accepted (HTTP %s) but the answer names no job: no id in the body and no "
+                                 "Location header ending in /jobs/<id>. The change may be under way; list the packages "
+                                 "before trying again." % (method, path, resp.status_code), status=resp.status_code,
+                                 body=body, accepted=True)
         return job
 
     # ------------------------------------------------------------------ package files
@@ -392,7 +423,7 @@ class Client(object):
         if offset:
             headers["Range"] = "bytes=%d-" % offset
         where = location.split("?", 1)[0]
-        self.request_count += 1
+        self._count()
         try:
             with self.session.get(location, headers=headers, stream=True, timeout=self.timeout, verify=self.verify) as resp:
                 if resp.status_code == 206:
@@ -420,7 +451,7 @@ class Client(object):
 
     # ------------------------------------------------------------------ Deploy API
     def environment_path(self, app_id, namespace_id, environment_id):
-        return "/apps/%s/namespaces/%s/environments/%s" % (app_id, namespace_id, environment_id)
+        return "/apps/%s/namespaces/%s/environments/%s" % (quote(app_id), quote(namespace_id), quote(environment_id))
 
     def get_environment(self, app_id, namespace_id, environment_id):
         dummy, body, dummy2 = self.request("GET", self.environment_path(app_id, namespace_id, environment_id),
@@ -430,6 +461,18 @@ class Client(object):
     def put_environment(self, app_id, namespace_id, environment_id, manifest):
         return self._accepted("PUT", self.environment_path(app_id, namespace_id, environment_id), SCOPES_DEPLOY_WRITE,
                               json_body=manifest, headers={"Content-Type": "application/json"})
+
+
+def quote(segment):
+    """A path segment, URL-quoted (nothing is safe, so a slash cannot make another path)."""
+    return _quote(str(segment), safe="")
+
+
+def _whole(value, default):
+    """An int from the API's answer, or the default when it is missing or not a whole number."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return default
+    return value
 
 
 def _reason(exc):

@@ -39,6 +39,10 @@ WAIT_ARGSPEC = dict(
     wait_max_interval=dict(type="float", default=30),
 )
 
+WHERE_TO_RUN = ("The modules of mendix.private_cloud call the Mendix API and are meant to run on the Ansible controller: "
+                "add delegate_to: localhost to the task (or run the play on localhost), or install the Python library "
+                "requests for the interpreter this host uses.")
+
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 
@@ -93,65 +97,6 @@ def check_file_name(file_name):
     return []
 
 
-def mda_name(file_name):
-    """The name the API stores: .mda is appended when missing."""
-    return file_name if file_name.lower().endswith(".mda") else file_name + ".mda"
-
-
-# ---------------------------------------------------------------------- idempotency
-def revision_matches(segment, revision):
-    """Whether the revision part of a modelVersion names the requested revision.
-
-    SVN: the revision number itself. Git: the first 8 characters of the hash, so a full hash starts with it and
-    a shorter prefix (7 characters at least) is the start of it.
-    """
-    if segment == revision:
-        return True
-    if len(revision) >= 7 and len(segment) == 8 and not revision.isdigit():
-        return revision.lower().startswith(segment.lower()) or segment.lower().startswith(revision.lower())
-    return False
-
-
-def build_matches(pkg, version, revision):
-    """A package is the one a build would produce when its modelVersion is <version>.<revision part>.
-
-    Without a version, the revision part alone decides.
-    """
-    model_version = pkg.get("modelVersion") or ""
-    if "." not in model_version:
-        return False
-    prefix, segment = model_version.rsplit(".", 1)
-    if not revision_matches(segment, revision):
-        return False
-    return version is None or prefix == version
-
-
-def find_build(packages, version, revision, exclude=()):
-    """The newest package a build of version/revision would produce (packages come newest first)."""
-    for pkg in packages:
-        if pkg.get("id") not in exclude and build_matches(pkg, version, revision):
-            return pkg
-    return None
-
-
-def find_upload(packages, file_name, file_size, exclude=()):
-    """The newest package with the same stored fileName (.mda appended) and fileSize."""
-    name = mda_name(file_name)
-    for pkg in packages:
-        if pkg.get("id") not in exclude and pkg.get("fileName") == name and pkg.get("fileSize") == file_size:
-            return pkg
-    return None
-
-
-def filter_packages(packages, file_name=None, model_version=None, model_version_prefix=None):
-    """The packages matching every filter given (file names compared after .mda is appended)."""
-    name = mda_name(file_name) if file_name else None
-    return [p for p in packages
-            if (name is None or p.get("fileName") == name)
-            and (not model_version or p.get("modelVersion") == model_version)
-            and (not model_version_prefix or str(p.get("modelVersion", "")).startswith(model_version_prefix))]
-
-
 # ---------------------------------------------------------------------- results
 _SNAKE_KEYS = {}
 
@@ -175,6 +120,30 @@ def snake(obj):
     return obj
 
 
+def job_report(started=None, waited=None):
+    """The one shape of ``job`` in every result, on success and on failure.
+
+    ``started`` is the job as the 202 answer gave it (with ``location``), ``waited`` what the waiter saw (its
+    ``result``, also carried by JobFailed and JobTimeout). Keys: id, status, details, location, package_id, error,
+    elapsed and polls (None when not waited), log_tail (for a failed build, when the log could be read).
+    """
+    started = started or {}
+    waited = waited or {}
+    raw = waited.get("job") or {}
+    error = raw.get("error") or started.get("error")
+    return {
+        "id": waited.get("id") or started.get("id"),
+        "status": waited.get("status") or raw.get("status") or started.get("status"),
+        "details": raw.get("details") or started.get("details"),
+        "location": started.get("location"),
+        "package_id": waited.get("package_id") or raw.get("packageId") or started.get("packageId"),
+        "error": snake(error) if error else None,
+        "elapsed": waited.get("elapsed"),
+        "polls": waited.get("polls"),
+        "log_tail": waited.get("log_tail"),
+    }
+
+
 def package_summary(pkg):
     """The fields of a package that diff mode shows."""
     if not pkg:
@@ -194,7 +163,7 @@ class MendixModule(AnsibleModule):
         spec.update(argument_spec)
         super(MendixModule, self).__init__(argument_spec=spec, **kwargs)
         if not HAS_REQUESTS:
-            self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+            self.fail_json(msg=missing_required_lib("requests") + " " + WHERE_TO_RUN, exception=REQUESTS_IMPORT_ERROR)
         self._client = None
 
     def wait_errors(self):
@@ -243,9 +212,7 @@ class MendixModule(AnsibleModule):
     def fail_api(self, exc, **result):
         """Report an API error, a job failure or a timeout."""
         if isinstance(exc, (JobFailed, JobTimeout)):
-            job = dict(exc.result)
-            job["job"] = snake(job.get("job"))
-            result.setdefault("job", job)
+            result.setdefault("job", job_report(None, exc.result))
             self.fail_json(msg=exc.message, **result)
         if isinstance(exc, MendixApiError):
             if exc.status is not None:

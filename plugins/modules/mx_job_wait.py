@@ -15,7 +15,7 @@ version_added: 0.1.0
 description:
   - Polls C(GET /jobs/{jobId}) until the job is C(finished) or C(failed), or the timeout passes.
   - The poll interval starts at O(initial_interval) and grows with the time already waited (about a tenth of it) up to
-    O(max_interval), so a short job is seen within a second and a ten-minute job costs about 56 polls.
+    O(wait_max_interval), so a short job is seen within a second and a ten-minute job costs about 56 polls.
   - A job is failed when its status is C(failed) or when it carries an C(error) object, whatever its status. The last
     lines of its build log are then part of the message.
   - Connection errors and HTTP 429 or 5xx answers while waiting do not end the wait; it goes on until the timeout.
@@ -40,21 +40,23 @@ options:
       - URL of the job, the C(Location) header of the API's 202 answer. The job's id is taken from it and polled
         under O(base_url), so the token is only ever sent to O(base_url).
     type: str
-  timeout:
+  wait_timeout:
     description:
-      - Seconds to wait, measured on a monotonic clock.
+      - Seconds to wait, measured on a monotonic clock; the same option as in the other modules.
     type: int
     default: 1200
+    aliases: [timeout]
   initial_interval:
     description:
       - First pause between two polls, in seconds.
     type: float
     default: 1
-  max_interval:
+  wait_max_interval:
     description:
-      - Longest pause between two polls, in seconds.
+      - Longest pause between two polls, in seconds; the same option as in the other modules.
     type: float
     default: 30
+    aliases: [max_interval]
   fail_on_failure:
     description:
       - Whether a failed job fails the task. With V(false) the task succeeds and RV(status) says C(failed).
@@ -78,7 +80,7 @@ EXAMPLES = r"""
 - name: Wait for it by id
   mendix.private_cloud.mx_job_wait:
     job_id: "{{ started.job.id }}"
-    timeout: 1800
+    wait_timeout: 1800
   register: waited
   when: started.job is not none
 
@@ -128,9 +130,9 @@ def main():
         argument_spec=dict(
             job_id=dict(type="str"),
             job_url=dict(type="str"),
-            timeout=dict(type="int", default=1200),
+            wait_timeout=dict(type="int", default=1200, aliases=["timeout"]),
             initial_interval=dict(type="float", default=1),
-            max_interval=dict(type="float", default=30),
+            wait_max_interval=dict(type="float", default=30, aliases=["max_interval"]),
             fail_on_failure=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
@@ -144,12 +146,12 @@ def main():
         job_id_from(ref)
     except ValueError as exc:
         errors.append(str(exc))
-    if p["timeout"] <= 0:
-        errors.append("timeout must be more than 0 seconds")
-    if p["initial_interval"] <= 0 or p["max_interval"] < p["initial_interval"]:
-        errors.append("initial_interval must be more than 0 and max_interval at least initial_interval")
+    if p["wait_timeout"] <= 0:
+        errors.append("wait_timeout must be more than 0 seconds")
+    if p["initial_interval"] <= 0 or p["wait_max_interval"] < p["initial_interval"]:
+        errors.append("initial_interval must be more than 0 and wait_max_interval at least initial_interval")
     module.fail_on(errors, changed=False)
-    waiter = module.waiter(timeout=p["timeout"], initial_interval=p["initial_interval"], max_interval=p["max_interval"],
+    waiter = module.waiter(timeout=p["wait_timeout"], initial_interval=p["initial_interval"], max_interval=p["wait_max_interval"],
                            scopes=SCOPES_READ + " (Build API jobs), or mx:deployment:read or write (Deploy API jobs)")
     try:
         result = waiter.wait(ref)

@@ -15,23 +15,35 @@ version_added: 0.1.0
 description:
   - Builds a deployment package (C(.mda)) from a branch and revision of an app's Team Server repository,
     uploads an C(.mda) file, or deletes a package, through the Mendix for Private Cloud Build API v4.
-  - Idempotent. A build is present when a package's C(modelVersion) is the one the build would produce,
-    C(<version>.<revision>) for SVN and C(<version>.<first 8 characters of the commit hash>) for git; without
-    O(version), the revision part alone decides. An upload is present when a package with the same file name
-    (after C(.mda) is appended) and the same size exists. Deleting a package that does not exist is V(ok).
+  - Idempotent, by the package identity rules of the collection (see the idempotency guide). A build is
+    (O(branch), O(revision), O(version)); without O(version) it is the API's default C(1.0.0). A package is that
+    build when the marker this module writes into the package description names the same branch, revision and
+    version, or, for packages without a marker, when both its C(modelVersion) (C(<version>.<revision>) for SVN,
+    C(<version>.<first 8 characters of the hash>) for git) and its C(fileName) (C(<branch>-<modelVersion>.mda),
+    C(MainLine) for the SVN trunk) say so. A package whose model version fits but that nothing ties to the
+    branch is never taken as the match; the module builds and warns why.
+  - An upload is identified by its content. The stored file name is the file name given (or the base name of
+    O(src)) with C(.sha256-<first 16 hex digits of the file's SHA-256>) inserted before C(.mda), so a re-run with
+    the same file finds it without downloading anything, and another file with the same name and size is uploaded.
+  - A build or upload that another task on the same controller has started and that is still running is waited
+    on, not started again (see O(job_journal_dir)). Deleting a package that does not exist is V(ok).
   - When the answer to a build or upload request is lost (connection reset, HTTP 5xx or a timeout after the
     request was sent), the request is never sent again blindly. The module watches the package list for the
     package it asked for until O(wait_timeout) and reports it when it appears; otherwise it fails, and a later run
     with the same options finds the package once it exists instead of building it twice.
+  - Once the API has accepted a build, upload or delete, the result says C(changed=true) whatever follows (a
+    failed job, a wait that timed out, a lost connection while waiting), and RV(job) says which job it was.
 author:
   - mendix.private_cloud maintainers (@mendix-private-cloud)
 extends_documentation_fragment:
   - mendix.private_cloud.attributes
   - mendix.private_cloud.connection
   - mendix.private_cloud.wait
+  - mendix.private_cloud.journal
 attributes:
   check_mode:
     support: full
+    details: Predicts the result without any write request, the model version of a new build included.
   diff_mode:
     support: full
 options:
@@ -53,16 +65,36 @@ options:
     type: str
   revision:
     description:
-      - Revision to build, 1 to 50 characters; an SVN revision number or a git commit hash.
+      - Revision to build, 1 to 50 characters; an SVN revision number or a git commit hash (full, or 7 characters or more).
     type: str
   version:
     description:
-      - Version of the package in C(x.y.z) format, at most 20 characters. The API uses C(1.0.0) when it is not given.
+      - Version of the package in C(x.y.z) format, at most 20 characters. The API uses C(1.0.0) when it is not given,
+        and so does the identity of the build.
     type: str
   description:
     description:
-      - Description of the built package.
+      - Description of the built package. The module appends its identity marker after it unless O(identity_marker=false).
     type: str
+  vcs:
+    description:
+      - The version control system of the app, for telling which existing package a revision names.
+      - V(auto) knows it from a revision that has a letter (git), or from the app's package history (a documented
+        git model version with a letter in its hash part, or an SVN C(MainLine-) package). A revision made of digits
+        alone proves nothing; where nothing else tells, only equal revisions match.
+      - Set V(git) for a git app whose commit hashes may be all digits and whose packages carry no marker.
+    type: str
+    choices: [auto, git, svn]
+    default: auto
+  identity_marker:
+    description:
+      - 'Whether to write the identity marker into the description of a build,
+        C([mendix.private_cloud: branch="main" revision="6f995268" version="1.0.1"]) after the user''s own text,
+        and the content tag C(.sha256-<16 hex digits>) into the stored name of an upload.'
+      - With V(false), builds are matched on the documented C(modelVersion) and C(fileName) formats only, and
+        uploads on the file name and size only (a different file with the same name and size is then taken as the same).
+    type: bool
+    default: true
   src:
     description:
       - Path of an C(.mda) file to upload, on the controller. Relative paths are searched for as the
@@ -79,13 +111,18 @@ options:
     type: str
   force:
     description:
-      - Build or upload even when a matching package exists.
+      - Build or upload even when a matching package exists or a matching job is running.
     type: bool
     default: false
 notes:
   - Building needs a token with the scopes C(mx:privatecloud-build:write) and C(mx:modelrepository:write); uploading and
     deleting need C(mx:privatecloud-build:write); checking what exists needs C(mx:privatecloud-build:read) or C(write).
   - All input is checked before any request is sent.
+  - The Build API lists no running jobs and takes no idempotency key. The journal therefore covers one controller
+    (or several sharing O(job_journal_dir)); two controllers that start the same build at the same moment each start one.
+  - Runs on the controller like every module of this collection (C(delegate_to=localhost) in a play over other hosts).
+    With O(src), the action plugin always runs the module on the controller, where the file is, whatever host the task
+    targets; the file is never copied to that host.
 seealso:
   - module: mendix.private_cloud.mx_package_info
   - module: mendix.private_cloud.mx_job_wait
@@ -117,7 +154,7 @@ EXAMPLES = r"""
     wait: false
   register: started
 
-- name: Wait for that job
+- name: Wait for that job (job is null when the package existed already)
   mendix.private_cloud.mx_job_wait:
     job_url: "{{ started.job.location }}"
   when: started.job is not none
@@ -140,6 +177,13 @@ package_id:
   returned: when a package is known
   type: str
   sample: 63e50976-34bf-4ce4-820b-9e5f106e5fa5
+model_version:
+  description:
+    - Model version of the package; in check mode, the model version a build would get, when it can be known
+      (not for a 7-character hash, whose 8th character only the build tells).
+  returned: when known
+  type: str
+  sample: 1.0.1.6f995268
 package:
   description: The package as the API describes it, with snake_case keys.
   returned: when a package is known
@@ -167,7 +211,7 @@ package:
       type: str
       returned: always
     description:
-      description: Description of the package.
+      description: Description of the package, with the identity marker at its end for builds of this module.
       type: str
       returned: when set
     file_name:
@@ -185,8 +229,10 @@ package:
       returned: when the API gives it
 job:
   description:
-    - The API job that carried out the change; with O(wait=false) the job as started, with C(location) to wait on.
-  returned: when a job was started
+    - The API job of this task, or the running job of the same build it waited on (RV(joined_job)); V(null) when
+      nothing was started, so the condition C(result.job is not none) works on every run.
+    - The same shape on success and on failure.
+  returned: always
   type: dict
   contains:
     id:
@@ -194,29 +240,41 @@ job:
       type: str
       returned: always
     status:
-      description: C(created), C(running), C(finished) or C(failed).
+      description: C(created), C(running), C(finished) or C(failed), as last seen.
       type: str
       returned: always
     details:
       description: What the job does.
       type: str
-      returned: when the API gives it
+      returned: always
+    location:
+      description: URL of the job (the C(Location) header of the API's answer); V(null) when not known.
+      type: str
+      returned: always
     package_id:
       description: ID of the package a finished build or upload job produced.
       type: str
-      returned: when finished
-    location:
-      description: URL of the job (the C(Location) header of the API's answer).
-      type: str
-      returned: when the API gives it
+      returned: always
+    error:
+      description: The job's error object (C(code), C(message)) when it failed.
+      type: dict
+      returned: always
     elapsed:
-      description: Seconds spent waiting.
+      description: Seconds spent waiting; V(null) when not waited.
       type: float
-      returned: when waited
+      returned: always
     polls:
-      description: How many times the job was polled.
+      description: How many times the job was polled; V(null) when not waited.
       type: int
-      returned: when waited
+      returned: always
+    log_tail:
+      description: The last lines of the build log of a failed build.
+      type: str
+      returned: always
+joined_job:
+  description: V(true) when the same build or upload was already running, started by another task on this controller, and this task waited on it.
+  returned: always
+  type: bool
 reconciled:
   description:
     - V(true) when the answer to the build or upload request was lost and the package was found by watching the package list.
@@ -226,48 +284,43 @@ reconciled:
 
 import os
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
-from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import TRANSIENT_STATUSES, JobFailed, JobTimeout, Poller
+from ansible_collections.mendix.private_cloud.plugins.module_utils._identity import (
+    DEFAULT_VERSION,
+    described,
+    file_digest,
+    find_build,
+    find_upload,
+    predicted_model_version,
+    resolve_vcs,
+    untied_warning,
+    upload_name,
+)
+from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import TERMINAL, TRANSIENT_STATUSES, JobFailed, JobTimeout, Poller
+from ansible_collections.mendix.private_cloud.plugins.module_utils._journal import ENV_DIR, Journal, LockTimeout, identity_key
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import (
     MendixModule,
     check_build,
     check_file_name,
     check_src,
     check_uuid,
-    find_build,
-    find_upload,
-    mda_name,
+    job_report,
     package_summary,
     snake,
 )
 
 
 def check_input(module):
+    """Values the argument spec cannot check (relations between options are in the spec)."""
     p = module.params
     errors = check_uuid("app_id", p["app_id"])
-    build_opts = [k for k in ("branch", "revision", "version", "description") if p.get(k) is not None]
-    upload_opts = [k for k in ("src", "file_name") if p.get(k) is not None]
     if p["state"] == "absent":
-        errors += check_uuid("package_id", p.get("package_id"), "the UUID of the package to delete")
-        extra = build_opts + upload_opts
-        if extra:
-            errors.append("state=absent takes package_id only; remove %s" % ", ".join(extra))
-        return None, errors
-    if p.get("package_id") is not None:
-        errors.append("package_id is for state=absent; to build give branch and revision, to upload give src")
-    if build_opts and upload_opts:
-        errors.append("give either branch and revision (to build) or src (to upload), not both: remove %s or %s"
-                      % (", ".join(build_opts), ", ".join(upload_opts)))
-        return None, errors
-    if upload_opts:
-        errors += check_src(p.get("src"))
-        errors += check_file_name(p.get("file_name"))
-        return "upload", errors
-    if not build_opts:
-        errors.append("state=present needs branch and revision (to build a package) or src (to upload one)")
-        return None, errors
-    errors += check_build(p.get("branch"), p.get("revision"), p.get("version"))
-    return "build", errors
+        return None, errors + check_uuid("package_id", p.get("package_id"), "the UUID of the package to delete")
+    if p.get("src") is not None:
+        return "upload", errors + check_src(p["src"]) + check_file_name(p.get("file_name"))
+    return "build", errors + check_build(p.get("branch"), p.get("revision"), p.get("version"))
 
 
 def main():
@@ -279,6 +332,9 @@ def main():
             revision=dict(type="str"),
             version=dict(type="str"),
             description=dict(type="str"),
+            vcs=dict(type="str", default="auto", choices=["auto", "git", "svn"]),
+            identity_marker=dict(type="bool", default=True),
+            job_journal_dir=dict(type="path", fallback=(env_fallback, [ENV_DIR])),
             src=dict(type="path"),
             file_name=dict(type="str"),
             package_id=dict(type="str"),
@@ -286,128 +342,270 @@ def main():
         ),
         wait=True,
         supports_check_mode=True,
+        required_if=[("state", "absent", ["package_id"]), ("state", "present", ["branch", "src"], True)],
+        required_together=[("branch", "revision")],
+        required_by={"version": "branch", "description": "branch", "file_name": "src"},
+        mutually_exclusive=[("src", "branch"), ("src", "revision"), ("package_id", "branch"), ("package_id", "revision"),
+                            ("package_id", "src")],
     )
     p = module.params
     mode, errors = check_input(module)
     errors += module.wait_errors()
-    module.fail_on(errors, changed=False)
+    module.fail_on(errors, changed=False, job=None, reconciled=False, joined_job=False)
     module.check_connection_input()
     app_id = p["app_id"].lower()
+    task = PackageTask(module, app_id)
     try:
         if p["state"] == "absent":
-            delete(module, app_id)
+            task.delete()
         else:
-            present(module, app_id, mode)
+            task.present(mode)
+    except LockTimeout as exc:
+        task.fail("%s; raise wait_timeout, or look for a task that hangs" % exc)
     except (MendixApiError, JobFailed, JobTimeout) as exc:
-        module.fail_api(exc, changed=False)
+        task.fail_api(exc)
 
 
-def present(module, app_id, mode):
-    p = module.params
-    if mode == "build":
-        wanted = {"model_version": "%s.%s" % (p["version"] or "*", p["revision"]), "branch": p["branch"]}
+class PackageTask(object):
+    """One run of the module: what it found, what it started, and the one result shape."""
 
-        def find(packages, exclude=()):
-            return find_build(packages, p["version"], p["revision"], exclude)
-    else:
-        file_name = mda_name(p["file_name"] or os.path.basename(p["src"]))
-        file_size = os.path.getsize(p["src"])
-        wanted = {"file_name": file_name, "file_size": file_size}
+    def __init__(self, module, app_id):
+        self.module = module
+        self.p = module.params
+        self.client = module.client
+        self.app_id = app_id
+        self.started = None  # the job this task started, once the API accepted it
+        self.result = dict(changed=False, job=None, reconciled=False, joined_job=False)
 
-        def find(packages, exclude=()):
-            return find_upload(packages, file_name, file_size, exclude)
+    # ------------------------------------------------------------------ results
+    def exit(self, package=None, **result):
+        self.result.update(result)
+        if package is not None:
+            self.result.update(package=snake(package), package_id=package["id"], model_version=package.get("modelVersion"))
+        self.module.exit_json(**self.result)
 
-    client = module.client
-    packages = client.list_packages(app_id)
-    existing = find(packages)
-    diff = {"before": package_summary(existing), "after": package_summary(existing) or dict(wanted)}
-    if existing and not p["force"]:
-        module.exit_json(changed=False, package=snake(existing), package_id=existing["id"], reconciled=False, diff=diff)
-    if existing:
-        diff["after"] = dict(wanted)
-    if module.check_mode:
-        module.exit_json(changed=True, reconciled=False, diff=diff)
+    def fail(self, msg, **result):
+        self.result.update(result)
+        if self.started is not None:
+            self.result["changed"] = True
+            if self.result.get("job") is None:
+                self.result["job"] = job_report(self.started)
+        self.module.fail_json(msg=msg, **self.result)
 
-    before_ids = set(pkg["id"] for pkg in packages)
-    try:
+    def fail_api(self, exc):
+        job = None
+        if isinstance(exc, (JobFailed, JobTimeout)):
+            job = job_report(self.started, exc.result)
+        if isinstance(exc, MendixApiError) and exc.status is not None:
+            self.result["status_code"] = exc.status
+        if isinstance(exc, MendixApiError) and exc.accepted:
+            self.result["changed"] = True
+        message = exc.message
+        if isinstance(exc, JobTimeout) and self.p["state"] == "present":
+            message += (". A re-run of this task on this controller waits on this job instead of starting another, "
+                        "as long as the job journal (job_journal_dir) is kept")
+        self.fail(message, job=job or self.result.get("job"))
+
+    # ------------------------------------------------------------------ build and upload
+    def present(self, mode):
+        p = self.p
         if mode == "build":
-            job = client.start_build(app_id, p["branch"], p["revision"], p["version"], p["description"])
+            want = Build(p)
         else:
-            job = client.start_upload(app_id, p["src"], p["file_name"] or os.path.basename(p["src"]))
-    except MendixApiError as exc:
-        if not exc.uncertain:
-            raise
-        reconcile(module, app_id, mode, find, before_ids, exc, diff)
-        return
+            want = Upload(p)
+        journal = Journal(p["job_journal_dir"])
+        key = identity_key((self.client.base_url, self.app_id) + want.identity)
+        with journal.lock(key, p["wait_timeout"]):
+            packages = self.client.list_packages(self.app_id)
+            want.learn(packages)
+            existing, untied = want.find(packages)
+            diff = {"before": package_summary(existing), "after": package_summary(existing) or want.summary()}
+            if existing and not p["force"]:
+                journal.drop(key)
+                self.exit(existing, diff=diff)
+            running, ended_with = (None, None) if p["force"] else self.running_job(journal, key, want)
+            if ended_with is not None:  # the journal's job ended, with this package, since the list was read
+                self.exit(ended_with, diff={"before": package_summary(ended_with), "after": package_summary(ended_with)})
+            if running is None:
+                if existing:
+                    diff["after"] = want.summary()
+                if untied:
+                    self.module.warn(want.untied_warning(untied))
+                if self.module.check_mode:
+                    self.exit(changed=True, diff=diff, model_version=diff["after"].get("model_version"))
+                before_ids = set(pkg["id"] for pkg in packages)
+                try:
+                    job = want.start(self.client, self.app_id)
+                except MendixApiError as exc:
+                    if not exc.uncertain:
+                        raise
+                    self.reconcile(want, before_ids, exc, diff)
+                self.started = job
+                self.result["changed"] = True
+                self.result["job"] = job_report(job)
+                journal.put(key, {"job_id": job["id"], "location": job.get("location"), "what": want.what})
+        if running is not None:
+            self.result.update(joined_job=True, job=job_report(running))
+            if self.module.check_mode or not p["wait"]:
+                self.exit(diff=diff)
+            self.finish(journal, key, running, diff)
+        if not p["wait"]:
+            self.exit(diff=diff)
+        self.finish(journal, key, self.started, diff)
 
-    if not p["wait"]:
-        module.exit_json(changed=True, job=snake(job), reconciled=False, diff=diff)
-    result = module.waiter().wait(job["id"])
-    job_result = finished_job(job, result)
-    package = client.get_package(app_id, result["package_id"])
-    diff["after"] = package_summary(package)
-    module.exit_json(changed=True, package=snake(package), package_id=package["id"], job=job_result, reconciled=False, diff=diff)
-
-
-def finished_job(started, result):
-    job = snake(result["job"]) or {}
-    job["location"] = started.get("location")
-    job["elapsed"] = result["elapsed"]
-    job["polls"] = result["polls"]
-    return job
-
-
-def reconcile(module, app_id, mode, find, before_ids, exc, diff):
-    """The write's answer was lost: watch the package list for the new package instead of sending it again."""
-    p = module.params
-    client = module.client
-    what = "build" if mode == "build" else "upload"
-    module.warn("The answer to the %s request was lost (%s); watching the package list for the package instead of "
-                "sending the request again." % (what, exc.message))
-
-    def probe():
+    def running_job(self, journal, key, want):
+        """(job, None) for the journal's unfinished job of this identity, (None, package) when that job has just ended
+        with the package, else (None, None)."""
+        entry = journal.get(key)
+        if entry is None:
+            return None, None
         try:
-            return find(client.list_packages(app_id), exclude=before_ids)
-        except MendixApiError as err:
-            if err.status in TRANSIENT_STATUSES:
-                return None
+            job = self.client.get_job(entry["job_id"])
+        except MendixApiError as exc:
+            if exc.status in TRANSIENT_STATUSES:  # cannot tell now: take it as running, the wait will see
+                return {"id": entry["job_id"], "status": "running", "location": entry.get("location")}, None
+            journal.drop(key)
+            return None, None
+        job = dict(job, location=entry.get("location"))
+        if job.get("status") not in TERMINAL and not job.get("error"):
+            return job, None
+        journal.drop(key)
+        if job.get("status") == "finished" and job.get("packageId"):
+            package = self.client.get_package(self.app_id, job["packageId"], missing_ok=True)
+            if package is not None and want.find([package])[0] is not None:
+                return None, package
+        return None, None
+
+    def finish(self, journal, key, job, diff):
+        """Wait for a build or upload job, then report its package."""
+        try:
+            result = self.module.waiter().wait(job["id"])
+        except JobFailed:
+            journal.drop(key)
             raise
+        journal.drop(key)
+        report = job_report(job, result)
+        self.result["job"] = report
+        if not report["package_id"]:
+            self.fail("job %s finished but names no packageId; the package may still appear: list the packages with "
+                      "mendix.private_cloud.mx_package_info before running this task again" % job["id"])
+        package = self.client.get_package(self.app_id, report["package_id"])
+        diff["after"] = package_summary(package)
+        self.exit(package, diff=diff)
 
-    poller = Poller(p["wait_timeout"], 1.0, p["wait_max_interval"])
-    package, timed_out = poller.run(probe)
-    if timed_out:
-        module.fail_json(
-            changed=False, reconciled=False,
-            msg="The answer to the %s request was lost (%s) and no new matching package appeared within wait_timeout=%ss. "
-                "The request was not sent again, so that no duplicate is made. If the API accepted it, the package appears "
-                "when the %s ends, and a re-run of this task then finds it and reports it without building or uploading "
-                "again; if not, the re-run sends the request once." % (what, exc.message, p["wait_timeout"], what))
-    diff["after"] = package_summary(package)
-    module.exit_json(changed=True, package=snake(package), package_id=package["id"], reconciled=True,
-                     job={"elapsed": round(poller.elapsed(), 3), "polls": poller.polls, "package_id": package["id"]}, diff=diff)
+    def reconcile(self, want, before_ids, exc, diff):
+        """The write's answer was lost: watch the package list for the new package instead of sending it again."""
+        p = self.p
+        self.module.warn("The answer to the %s request was lost (%s); watching the package list for the package instead of "
+                         "sending the request again." % (want.what, exc.message))
+
+        def probe():
+            try:
+                return want.find(self.client.list_packages(self.app_id), exclude=before_ids)[0]
+            except MendixApiError as err:
+                if err.status in TRANSIENT_STATUSES:
+                    return None
+                raise
+
+        poller = Poller(p["wait_timeout"], 1.0, p["wait_max_interval"])
+        package, timed_out = poller.run(probe)
+        if timed_out:
+            self.fail("The answer to the %s request was lost (%s) and no new matching package appeared within "
+                      "wait_timeout=%ss. The request was not sent again, so that no duplicate is made. If the API accepted "
+                      "it, the package appears when the %s ends, and a re-run of this task then finds it and reports it "
+                      "without building or uploading again; if not, the re-run sends the request once."
+                      % (want.what, exc.message, p["wait_timeout"], want.what))
+        diff["after"] = package_summary(package)
+        self.exit(package, changed=True, reconciled=True, diff=diff,
+                  job=dict(job_report(), status="finished", package_id=package["id"], elapsed=round(poller.elapsed(), 3),
+                           polls=poller.polls))
+
+    # ------------------------------------------------------------------ delete
+    def delete(self):
+        p = self.p
+        package_id = p["package_id"].lower()
+        package = self.client.get_package(self.app_id, package_id, missing_ok=True)
+        diff = {"before": package_summary(package), "after": {}}
+        if package is None:
+            self.exit(diff=diff)
+        if self.module.check_mode:
+            self.exit(package, changed=True, diff=diff)
+        try:
+            job = self.client.start_delete(self.app_id, package_id)
+        except MendixApiError as exc:
+            if exc.status == 404:
+                self.exit(diff={"before": {}, "after": {}})
+            raise
+        self.started = job
+        self.result.update(changed=True, job=job_report(job))
+        if not p["wait"]:
+            self.exit(package, diff=diff)
+        result = self.module.waiter().wait(job["id"])
+        self.exit(package, job=job_report(job, result), diff=diff)
 
 
-def delete(module, app_id):
-    p = module.params
-    package_id = p["package_id"].lower()
-    client = module.client
-    package = client.get_package(app_id, package_id, missing_ok=True)
-    diff = {"before": package_summary(package), "after": {}}
-    if package is None:
-        module.exit_json(changed=False, reconciled=False, diff=diff)
-    if module.check_mode:
-        module.exit_json(changed=True, package=snake(package), package_id=package_id, reconciled=False, diff=diff)
-    try:
-        job = client.start_delete(app_id, package_id)
-    except MendixApiError as exc:
-        if exc.status == 404:
-            module.exit_json(changed=False, reconciled=False, diff={"before": {}, "after": {}})
-        raise
-    if not p["wait"]:
-        module.exit_json(changed=True, package=snake(package), package_id=package_id, job=snake(job), reconciled=False, diff=diff)
-    result = module.waiter().wait(job["id"])
-    module.exit_json(changed=True, package=snake(package), package_id=package_id, job=finished_job(job, result),
-                     reconciled=False, diff=diff)
+class Build(object):
+    """What a build task asks for, and how it is found."""
+
+    what = "build"
+
+    def __init__(self, p):
+        self.p = p
+        self.version = p["version"] or DEFAULT_VERSION
+        self.identity = ("build", p["branch"], p["revision"], self.version)
+        self.vcs = None
+
+    def learn(self, packages):
+        self.vcs = resolve_vcs(self.p["vcs"], self.p["revision"], packages)
+
+    def find(self, packages, exclude=()):
+        return find_build(packages, self.p["branch"], self.p["revision"], self.version, self.vcs, exclude)
+
+    def summary(self):
+        out = {"branch": self.p["branch"], "revision": self.p["revision"], "version": self.version}
+        predicted = predicted_model_version(self.version, self.p["revision"], self.vcs)
+        if predicted:
+            out["model_version"] = predicted
+        return out
+
+    def untied_warning(self, untied):
+        return untied_warning(untied, self.p["branch"], self.p["revision"], self.version)
+
+    def start(self, client, app_id):
+        p = self.p
+        description = p["description"]
+        if p["identity_marker"]:
+            description = described(description, p["branch"], p["revision"], self.version)
+        return client.start_build(app_id, p["branch"], p["revision"], p["version"], description)
+
+
+class Upload(object):
+    """What an upload task asks for, and how it is found: the file's content, in its stored name."""
+
+    what = "upload"
+
+    def __init__(self, p):
+        self.p = p
+        self.src = p["src"]
+        self.size = os.path.getsize(self.src)
+        digest = file_digest(self.src) if p["identity_marker"] else None
+        self.stored_name = upload_name(p["file_name"] or os.path.basename(self.src), digest)
+        self.identity = ("upload", self.stored_name, str(self.size))
+
+    def learn(self, packages):
+        pass
+
+    def find(self, packages, exclude=()):
+        return find_upload(packages, self.stored_name, self.size, exclude), []
+
+    def summary(self):
+        return {"file_name": self.stored_name, "file_size": self.size}
+
+    def untied_warning(self, untied):
+        return ""
+
+    def start(self, client, app_id):
+        return client.start_upload(app_id, self.src, self.stored_name)
 
 
 if __name__ == "__main__":

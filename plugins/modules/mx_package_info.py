@@ -13,8 +13,12 @@ module: mx_package_info
 short_description: List Mendix for Private Cloud deployment packages, or get one with a download URL or its build log
 version_added: 0.1.0
 description:
-  - Lists every deployment package of an app, paging through the Build API transparently, newest first. While
-    pages keep coming full, up to four are fetched at once, so a long list waits less on a distant API.
+  - Lists every deployment package of an app, paging through the Build API transparently, newest first by
+    C(createdOn) whatever order the API lists them in. Paging follows the page size the server answers with, so a
+    server that serves fewer packages per page than asked for still gives every package. While pages keep coming
+    full, up to four are fetched at once, so a long list waits less on a distant API.
+  - With O(branch) and O(revision), only the packages that are that build, by the same identity rules as
+    M(mendix.private_cloud.mx_package) (see the idempotency guide).
   - With O(package_id), gets that package, optionally with a fresh time-limited download URL and its build log.
 author:
   - mendix.private_cloud maintainers (@mendix-private-cloud)
@@ -54,6 +58,25 @@ options:
     description:
       - Only packages with this model version, for example C(1.0.1.6f995268).
     type: str
+  branch:
+    description:
+      - With O(revision), only the packages that are the build of this branch at that revision (and O(version)).
+    type: str
+  revision:
+    description:
+      - With O(branch), the revision of the build to find; an SVN revision number or a git commit hash (7 characters or more).
+    type: str
+  version:
+    description:
+      - With O(branch) and O(revision), the version of the build; C(1.0.0), the API's default, when not given.
+    type: str
+  vcs:
+    description:
+      - The app's version control system, as for M(mendix.private_cloud.mx_package); V(auto) tells it from the
+        evidence, never from a revision being all digits.
+    type: str
+    choices: [auto, git, svn]
+    default: auto
 notes:
   - Needs a token with the scope C(mx:privatecloud-build:read) or C(mx:privatecloud-build:write).
   - A O(package_id) that does not exist gives an empty RV(packages) list, not a failure.
@@ -85,6 +108,13 @@ EXAMPLES = r"""
   mendix.private_cloud.mx_package_info:
     app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
     model_version: 1.0.1.6f995268
+
+- name: Find the build of main at a commit, version 1.0.1
+  mendix.private_cloud.mx_package_info:
+    app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
+    branch: main
+    revision: 6f995268a3c14d0e8b2f7a9c1d3e5f7081a2b3c4
+    version: 1.0.1
 """
 
 RETURN = r"""
@@ -141,11 +171,12 @@ packages:
 """
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
+from ansible_collections.mendix.private_cloud.plugins.module_utils._identity import filter_packages, resolve_vcs
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import (
     MendixModule,
+    check_build,
     check_file_name,
     check_uuid,
-    filter_packages,
     snake,
 )
 
@@ -159,16 +190,23 @@ def main():
             build_log=dict(type="bool", default=False),
             file_name=dict(type="str"),
             model_version=dict(type="str"),
+            branch=dict(type="str"),
+            revision=dict(type="str"),
+            version=dict(type="str"),
+            vcs=dict(type="str", default="auto", choices=["auto", "git", "svn"]),
         ),
         supports_check_mode=True,
+        required_together=[("branch", "revision")],
+        required_by={"version": "branch"},
+        required_if=[("download_url", True, ["package_id"]), ("build_log", True, ["package_id"])],
     )
     p = module.params
     errors = check_uuid("app_id", p["app_id"])
     if p["package_id"] is not None:
         errors += check_uuid("package_id", p["package_id"])
-    elif p["download_url"] or p["build_log"]:
-        errors.append("download_url and build_log need package_id: they apply to one package")
     errors += check_file_name(p["file_name"])
+    if p["branch"] is not None:
+        errors += check_build(p["branch"], p["revision"], p["version"])
     module.fail_on(errors, packages=[])
     module.check_connection_input()
     app_id = p["app_id"].lower()
@@ -181,7 +219,11 @@ def main():
             packages = module.client.list_packages(app_id)
     except MendixApiError as exc:
         module.fail_api(exc, packages=[])
-    packages = filter_packages(packages, p["file_name"], p["model_version"])
+    build = None
+    if p["branch"] is not None:
+        build = dict(branch=p["branch"], revision=p["revision"], version=p["version"],
+                     vcs=resolve_vcs(p["vcs"], p["revision"], packages))
+    packages = filter_packages(packages, p["file_name"], p["model_version"], build=build)
     module.exit_json(changed=False, packages=[snake(pkg) for pkg in packages])
 
 

@@ -7,8 +7,14 @@ from mxpc_emulator.testing import EmulatorProcess
 
 
 @pytest.fixture(scope="module")
-def emulator():
-    with EmulatorProcess(args=FAST) as emu:
+def emulator_args(request):
+    """Extra emulator flags; a test module or a test parametrizes it indirectly."""
+    return list(getattr(request, "param", []))
+
+
+@pytest.fixture(scope="module")
+def emulator(emulator_args):  # pylint: disable=redefined-outer-name
+    with EmulatorProcess(args=FAST + emulator_args) as emu:
         yield emu
 
 

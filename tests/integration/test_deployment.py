@@ -5,7 +5,7 @@ import os
 import subprocess
 import urllib.request
 
-from harness import ADMIN, GIT_APP, NAMESPACE, READONLY, REV1, REV2, SVN_APP, make_mda, packages_of, run_playbook, write_requests
+from harness import ADMIN, GIT_APP, NAMESPACE, READONLY, REV1, REV2, SVN_APP, digest_name, make_mda, packages_of, run_playbook, write_requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = {"app_id": GIT_APP, "namespace_id": NAMESPACE, "environment_id": "gitdemo"}
@@ -97,13 +97,13 @@ def test_role_builds_hands_off_downloads_and_deploys(emu, tmp_path):
     assert len(packages_of(emu)) == 1
 
 
-def test_role_in_check_mode_writes_nothing_and_skips_the_hand_off(emu, tmp_path):
+def test_role_in_check_mode_writes_nothing_and_leaves_null_facts(emu, tmp_path):
     dest = tmp_path / "never.mda"
     role_vars = dict(app_id=GIT_APP, branch="main", revision=REV2, version="5.0.1", namespace_id=NAMESPACE,
                      environment_id="gitdemo", download_dest=str(dest))
     run = run_playbook(emu, "role", tmp_path, check=True, role_vars=role_vars)
     assert run.rc == 0, run
-    assert run.result == {"package": None, "package_id": None}
+    assert run.result == {"package": None, "package_id": None, "model_version": "5.0.1.93de884c"}
     assert write_requests(emu) == [] and packages_of(emu) == [] and not dest.exists()
     assert "changed: [localhost]" in run.stdout.split("TASK [mendix.private_cloud.build_and_deploy : Build or upload")[1]
 
@@ -112,7 +112,7 @@ def test_role_uploads(emu, tmp_path):
     src = make_mda(tmp_path / "role-upload.mda")
     run = run_playbook(emu, "role", tmp_path, role_vars={"app_id": GIT_APP, "src": src})
     assert run.rc == 0, run
-    assert run.result["package"]["file_name"] == "role-upload.mda"
+    assert run.result["package"]["file_name"] == digest_name(src)
 
 
 def test_role_rejects_build_and_upload_at_once_before_any_call(emu, tmp_path):

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from harness import FAST, GIT_APP, make_mda, run_playbook
+from harness import FAST, GIT_APP, digest_name, make_mda, run_playbook
 from mxpc_emulator.testing import EmulatorProcess
 
 MIB = 1024 * 1024
@@ -34,13 +34,13 @@ def test_download_into_a_folder_then_rerun_force_and_check_mode(emu, tmp_path):
     emu.control("DELETE", "requests")
     first = run_playbook(emu, "download", tmp_path, app_id=GIT_APP, package_id=pkg, dest=str(folder), file_mode="0640")
     assert first.rc == 0, first
-    dest = str(folder / "big.mda")
+    dest = str(folder / digest_name(src))
     assert first.result["changed"] is True and first.result["dest"] == dest
     assert first.result["size"] == os.path.getsize(src) and first.result["resumed"] == 0
     assert first.result["package"]["id"] == pkg and "url" not in first.result["package"]
     assert filecmp.cmp(src, dest, shallow=False)
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o640
-    assert os.listdir(folder) == ["big.mda"]  # no temporary file left behind
+    assert os.listdir(folder) == [digest_name(src)]  # no temporary file left behind
     assert [(r["status"], r["range"], r["authorization"]) for r in downloads(emu)] == [(200, None, False)]
 
     emu.control("DELETE", "requests")

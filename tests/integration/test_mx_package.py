@@ -4,8 +4,8 @@ import os
 import shutil
 
 from harness import (
-    FAILING, GIT_APP, NO_MODELREPO, PLAYBOOKS, READONLY, REV1, REV2, REV3, SVN_APP, make_mda, packages_of, run_playbook,
-    write_requests,
+    FAILING, GIT_APP, NO_MODELREPO, PLAYBOOKS, READONLY, REV1, REV2, REV3, SVN_APP, digest_name, make_mda, packages_of,
+    run_playbook, write_requests,
 )
 
 
@@ -22,7 +22,7 @@ def test_build_wait_info_then_rerun_is_unchanged(emu, tmp_path):
     again = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV1, version="1.0.1")
     assert again.rc == 0, again
     assert again.result["changed"] is False and again.result["package_id"] == pkg["id"]
-    assert "job" not in again.result
+    assert again.result["job"] is None
     assert len(packages_of(emu)) == 1
 
     info = run_playbook(emu, "info", tmp_path, app_id=GIT_APP, package_id=pkg["id"], download_url=True, build_log=True)
@@ -32,19 +32,23 @@ def test_build_wait_info_then_rerun_is_unchanged(emu, tmp_path):
     assert info.result["changed"] is False
 
 
-def test_revision_only_matches_any_version(emu, tmp_path):
+def test_short_hash_finds_the_build_and_no_version_means_1_0_0(emu, tmp_path):
     assert run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV1, version="2.0.0").rc == 0
-    again = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV1[:10])
+    again = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV1[:10], version="2.0.0")
     assert again.rc == 0 and again.result["changed"] is False
+    default = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV1)
+    assert default.rc == 0 and default.result["changed"] is True
+    assert default.result["model_version"] == "1.0.0.6f995268"
     forced = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV1, version="2.0.0", force=True)
     assert forced.rc == 0 and forced.result["changed"] is True
-    assert len(packages_of(emu)) == 2
+    assert len(packages_of(emu)) == 3
 
 
 def test_check_mode_makes_no_write_call_and_predicts_changed(emu, tmp_path):
     check = run_playbook(emu, "build", tmp_path, check=True, app_id=GIT_APP, branch="main", revision=REV2, version="1.0.0")
     assert check.rc == 0, check
-    assert check.result["changed"] is True
+    assert check.result["changed"] is True and check.result["job"] is None
+    assert check.result["model_version"] == "1.0.0.93de884c"  # what the API will produce: 8 characters of the hash
     assert write_requests(emu) == []
     assert packages_of(emu) == []
     run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV2, version="1.0.0")
@@ -75,11 +79,11 @@ def test_upload_and_idempotent_reupload(emu, tmp_path):
     assert first.rc == 0, first
     assert first.result["changed"] is True
     pkg = first.result["package"]
-    assert pkg["file_name"] == "my-app_2.2.1.mda" and pkg["file_size"] == os.path.getsize(src)
+    assert pkg["file_name"] == digest_name(src) and pkg["file_size"] == os.path.getsize(src)
     again = run_playbook(emu, "upload", tmp_path, app_id=GIT_APP, src=src)
     assert again.rc == 0 and again.result["changed"] is False and again.result["package_id"] == pkg["id"]
     renamed = run_playbook(emu, "upload", tmp_path, app_id=GIT_APP, src=src, file_name="renamed")
-    assert renamed.result["changed"] is True and renamed.result["package"]["file_name"] == "renamed.mda"
+    assert renamed.result["changed"] is True and renamed.result["package"]["file_name"] == digest_name(src, "renamed")
     same = run_playbook(emu, "upload", tmp_path, app_id=GIT_APP, src=src, file_name="renamed.mda")
     assert same.result["changed"] is False
     assert len(packages_of(emu)) == 2
@@ -92,7 +96,7 @@ def test_upload_src_found_in_playbook_files_folder(emu, tmp_path):
     make_mda(book / "files" / "relative.mda")
     run = run_playbook(emu, "upload", tmp_path, playbook_dir=str(book), app_id=GIT_APP, src="relative.mda")
     assert run.rc == 0, run
-    assert run.result["package"]["file_name"] == "relative.mda"
+    assert run.result["package"]["file_name"] == digest_name(book / "files" / "relative.mda")
 
 
 def test_delete_twice(emu, tmp_path):
@@ -137,12 +141,34 @@ def test_svn_main_line_quirk_suggests_trunk(emu, tmp_path):
 
 
 def test_info_lists_every_page_and_filters(emu, tmp_path):
+    names = []
     for i in range(3):
         src = make_mda(tmp_path / f"pkg{i}.mda", size=100)
         assert run_playbook(emu, "upload", tmp_path, app_id=GIT_APP, src=src).rc == 0
+        names.append(digest_name(src))
     run = run_playbook(emu, "info", tmp_path, app_id=GIT_APP)
-    assert [p["file_name"] for p in run.result["packages"]] == ["pkg2.mda", "pkg1.mda", "pkg0.mda"]
-    only = run_playbook(emu, "info", tmp_path, app_id=GIT_APP, file_name="pkg1")
-    assert [p["file_name"] for p in only.result["packages"]] == ["pkg1.mda"]
+    assert [p["file_name"] for p in run.result["packages"]] == names[::-1]
+    only = run_playbook(emu, "info", tmp_path, app_id=GIT_APP, file_name=names[1][:-4])
+    assert [p["file_name"] for p in only.result["packages"]] == [names[1]]
     missing = run_playbook(emu, "info", tmp_path, app_id=GIT_APP, package_id="00000000-0000-4000-8000-000000000000")
     assert missing.rc == 0 and missing.result["packages"] == []
+
+
+def test_the_documented_wait_pattern_works_on_every_run(emu, tmp_path):
+    first = run_playbook(emu, "start_then_wait", tmp_path, app_id=GIT_APP, branch="main", revision=REV3)
+    assert first.rc == 0, first
+    assert first.result["started"]["job"]["id"] and first.result["waited"]["status"] == "finished"
+    again = run_playbook(emu, "start_then_wait", tmp_path, app_id=GIT_APP, branch="main", revision=REV3)
+    assert again.rc == 0, again
+    assert again.result["started"]["changed"] is False and again.result["started"]["job"] is None
+    assert again.result["waited"]["skipped"] is True
+    assert again.result["started"]["package_id"] == first.result["waited"]["package_id"]
+
+
+def test_a_failed_build_reports_changed_and_the_flat_job(emu, tmp_path):
+    run = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="feature/login-page", revision=FAILING,
+                       allow_failure=True)
+    assert run.result["failed"] is True and run.result["changed"] is True
+    job = run.result["job"]
+    assert set(job) == {"id", "status", "details", "location", "package_id", "error", "elapsed", "polls", "log_tail"}
+    assert job["status"] == "failed" and job["location"].endswith("/jobs/" + job["id"]) and "CE1613" in job["log_tail"]

@@ -1,49 +1,10 @@
-"""Unit tests of input checks and idempotency matching."""
+"""Unit tests of input checks and result shapes (package identity: test_identity.py)."""
 
 import zipfile
 
 import pytest
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils import _module as m
-
-GIT = "6f995268a3c14d0e8b2f7a9c1d3e5f7081a2b3c4"
-
-
-@pytest.mark.parametrize("model_version,version,revision,expected", [
-    ("1.0.1.6f995268", "1.0.1", GIT, True),
-    ("1.0.1.6f995268", None, GIT, True),
-    ("1.0.1.6f995268", "1.0.2", GIT, False),
-    ("1.0.1.6f995268", None, "6f99526", True),
-    ("1.0.1.6f995268", None, "6f99", False),
-    ("1.0.1.6f995268", None, "93de884c0b1a2d3e4f50", False),
-    ("1.3.0.623", "1.3.0", "623", True),
-    ("1.3.0.623", None, "623", True),
-    ("1.3.0.6230", None, "623", False),
-    ("1.3.0.62", None, "623", False),
-    ("1.0.0.12345678", None, "1234567890", False),
-    ("", None, "623", False),
-])
-def test_build_matches(model_version, version, revision, expected):
-    assert m.build_matches({"modelVersion": model_version}, version, revision) is expected
-
-
-def test_find_build_prefers_newest_and_honours_exclude():
-    pkgs = [{"id": "new", "modelVersion": "1.0.0.6f995268"}, {"id": "old", "modelVersion": "1.0.0.6f995268"}]
-    assert m.find_build(pkgs, "1.0.0", GIT)["id"] == "new"
-    assert m.find_build(pkgs, "1.0.0", GIT, exclude={"new"})["id"] == "old"
-    assert m.find_build(pkgs, "2.0.0", GIT) is None
-
-
-def test_find_upload_matches_name_after_mda_and_size():
-    pkgs = [{"id": "a", "fileName": "app.mda", "fileSize": 10}, {"id": "b", "fileName": "app.mda", "fileSize": 11}]
-    assert m.find_upload(pkgs, "app", 11)["id"] == "b"
-    assert m.find_upload(pkgs, "app.mda", 10)["id"] == "a"
-    assert m.find_upload(pkgs, "app.MDA", 10) is None
-    assert m.find_upload(pkgs, "other", 10) is None
-
-
-def test_mda_name():
-    assert m.mda_name("x") == "x.mda" and m.mda_name("x.mda") == "x.mda" and m.mda_name("x.MDA") == "x.MDA"
 
 
 @pytest.mark.parametrize("value,ok", [
@@ -103,10 +64,14 @@ def test_snake_case_keys_match_ansible():
     assert m.snake(None) is None
 
 
-def test_filter_packages():
-    pkgs = [{"fileName": "a.mda", "modelVersion": "1.2.0.1"}, {"fileName": "b.mda", "modelVersion": "1.3.0.2"}]
-    assert m.filter_packages(pkgs) == pkgs
-    assert m.filter_packages(pkgs, file_name="a") == pkgs[:1]
-    assert m.filter_packages(pkgs, model_version="1.3.0.2") == pkgs[1:]
-    assert m.filter_packages(pkgs, model_version_prefix="1.2.") == pkgs[:1]
-    assert m.filter_packages(pkgs, file_name="a", model_version_prefix="1.3.") == []
+def test_job_report_has_one_shape_on_success_and_failure():
+    started = {"id": "j1", "status": "created", "details": "d", "location": "http://x/api/v4/jobs/j1"}
+    keys = {"id", "status", "details", "location", "package_id", "error", "elapsed", "polls", "log_tail"}
+    assert set(m.job_report(started)) == keys
+    finished = m.job_report(started, {"id": "j1", "status": "finished", "elapsed": 1.5, "polls": 3, "package_id": "p",
+                                      "job": {"id": "j1", "status": "finished", "packageId": "p", "details": "d"}})
+    assert set(finished) == keys and finished["package_id"] == "p" and finished["location"] == started["location"]
+    failed = m.job_report(started, {"id": "j1", "status": "failed", "elapsed": 2.0, "polls": 4, "package_id": None,
+                                    "job": {"id": "j1", "status": "created", "error": {"message": "boom"}}, "log_tail": "t"})
+    assert set(failed) == keys and failed["status"] == "failed" and failed["error"] == {"message": "boom"}
+    assert "job" not in failed and failed["log_tail"] == "t"

@@ -9,7 +9,7 @@ import sys
 
 from aiohttp import web
 
-from .seed import SeedError, load_seed
+from .seed import CHOICE_SETTINGS, SeedError, load_seed
 from .server import DEFAULT_REQUEST_LOG_LIMIT, Emulator
 
 
@@ -27,12 +27,22 @@ def parse_args(argv=None):
     parser.add_argument("--delete-seconds", type=float, help="how long a delete job takes (overrides the seed)")
     parser.add_argument("--deploy-seconds", type=float, help="how long an environment update job takes (overrides the seed)")
     parser.add_argument("--url-ttl-seconds", type=float, help="lifetime of download URLs (overrides the seed)")
+    parser.add_argument("--list-order", choices=CHOICE_SETTINGS["list_order"],
+                        help="order of package lists: newest first (default), oldest first, or a fixed shuffle")
+    parser.add_argument("--max-page-size", type=int,
+                        help="serve at most N packages per list page whatever limit asks for (default 50, the spec's maximum)")
+    parser.add_argument("--location-version", choices=CHOICE_SETTINGS["location_version"],
+                        help="API version in the Location header of a 202: v4 (default) or v3, as the doc's example shows")
+    parser.add_argument("--naming", choices=CHOICE_SETTINGS["naming"],
+                        help="names of built packages: documented (default) or opaque (<uuid>.mda, <version>.<random>)")
     parser.add_argument("--rate-limit", type=int, help="at most N API requests per minute per token, then 429 with Retry-After")
     parser.add_argument("--request-log-limit", type=int, default=DEFAULT_REQUEST_LOG_LIMIT,
                         help=f"keep the newest N entries of the request log; 0 keeps all (default {DEFAULT_REQUEST_LOG_LIMIT:,})")
     parser.add_argument("--tls-cert", help="PEM certificate (chain) to serve HTTPS; needs --tls-key")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     args = parser.parse_args(argv)
+    if args.max_page_size is not None and args.max_page_size < 1:
+        parser.error("--max-page-size is 1 or more")
     if args.request_log_limit < 0:
         parser.error("--request-log-limit is 0 (keep all) or more")
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -74,7 +84,8 @@ def main(argv=None):
     except (SeedError, OSError) as exc:
         print(f"mxpc-emulator: {exc}", file=sys.stderr)
         return 2
-    for key in ("build_seconds", "upload_seconds", "delete_seconds", "deploy_seconds", "url_ttl_seconds"):
+    for key in ("build_seconds", "upload_seconds", "delete_seconds", "deploy_seconds", "url_ttl_seconds", "list_order",
+                "max_page_size", "location_version", "naming"):
         value = getattr(args, key)
         if value is not None:
             seed["settings"][key] = value

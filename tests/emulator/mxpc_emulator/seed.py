@@ -20,6 +20,16 @@ DEFAULT_SETTINGS = {
     "url_ttl_seconds": 900,
 }
 
+# Behaviours the API's documentation leaves open, each settable to every way it allows. The first is the default.
+CHOICE_SETTINGS = {
+    "list_order": ("newest", "oldest", "shuffled"),  # the list's order: the spec promises none
+    "location_version": ("v4", "v3"),  # the doc's example Location header points at /api/v3/jobs/<id>
+    "naming": ("documented", "opaque"),  # built packages' fileName and modelVersion: documented examples, or neither
+}
+INT_SETTINGS = {
+    "max_page_size": 50,  # a larger `limit` is served clamped to this, and pagination.limit says so
+}
+
 DEMO_GIT_APP_ID = "c533ee0b-f7db-4e62-868b-1192d392ccec"
 DEMO_SVN_APP_ID = "7b3f1c2e-5d4a-4e8b-9c6f-0a1b2c3d4e5f"
 DEMO_NAMESPACE_ID = "d43aee0b-f7db-4e62-868b-1192d392cfed"
@@ -52,6 +62,8 @@ DEMO_SEED = {
                     "b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6",
                     "deadbeef00112233445566778899aabbccddeeff",
                 ],
+                # a commit whose hash is all digits, as about 4 % of 7-character short hashes are
+                "release-2": ["2718281828459045235360287471352662497757"],
             },
             "failing_revisions": ["deadbeef00112233445566778899aabbccddeeff"],
             "namespaces": [
@@ -72,7 +84,8 @@ DEMO_SEED = {
             "runtime_version": "9.24.2.18293",
             "branches": {
                 "trunk": ["101", "102", "587", "623"],
-                "release-1.2": ["590", "601"],
+                # SVN revision numbers are repository-wide: release-1.2@623 and trunk@623 are two builds
+                "release-1.2": ["590", "601", "623"],
             },
             "failing_revisions": ["601"],
             "namespaces": [
@@ -173,14 +186,32 @@ def normalise(data):
                 env["instances"] = int(env.get("instances", 1))
                 _require(0 <= env["instances"] <= 10, f"{ewhere}.instances must be 0..10")
     settings = dict(DEFAULT_SETTINGS)
+    settings.update({key: choices[0] for key, choices in CHOICE_SETTINGS.items()})
+    settings.update(INT_SETTINGS)
     given = data.get("settings") or {}
     _require(isinstance(given, dict), "seed.settings must be a mapping")
-    unknown = set(given) - set(DEFAULT_SETTINGS)
-    _require(not unknown, f"seed.settings: unknown keys {sorted(unknown)}; expected {sorted(DEFAULT_SETTINGS)}")
+    return {"tokens": tokens, "apps": apps, "settings": merge_settings(settings, given)}
+
+
+def merge_settings(settings, given, where="seed.settings"):
+    """``settings`` updated with ``given`` after checking each key and value; raises SeedError."""
+    settings = dict(settings)
+    known = set(DEFAULT_SETTINGS) | set(CHOICE_SETTINGS) | set(INT_SETTINGS)
+    unknown = set(given) - known
+    _require(not unknown, f"{where}: unknown keys {sorted(unknown)}; expected {sorted(known)}")
     for key, value in given.items():
+        if key in CHOICE_SETTINGS:
+            _require(value in CHOICE_SETTINGS[key], f"{where}.{key} must be one of {', '.join(CHOICE_SETTINGS[key])}")
+            settings[key] = value
+            continue
+        if key in INT_SETTINGS:
+            _require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+                     f"{where}.{key} must be a whole number of at least 1")
+            settings[key] = value
+            continue
         try:
             settings[key] = float(value)
         except (TypeError, ValueError) as exc:
-            raise SeedError(f"seed.settings.{key} must be a number of seconds") from exc
-        _require(settings[key] >= 0, f"seed.settings.{key} must not be negative")
-    return {"tokens": tokens, "apps": apps, "settings": settings}
+            raise SeedError(f"{where}.{key} must be a number of seconds") from exc
+        _require(settings[key] >= 0, f"{where}.{key} must not be negative")
+    return settings

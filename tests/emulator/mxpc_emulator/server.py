@@ -106,6 +106,7 @@ class Emulator:
     def __init__(self, data_dir, seed, rate_limit=None, request_log_limit=DEFAULT_REQUEST_LOG_LIMIT):
         self.seed = seed
         self.store = Store(data_dir, seed)
+        self.initial_settings = dict(seed["settings"])
         self.tokens = {t["token"]: t for t in seed["tokens"]}
         self.request_log_limit = request_log_limit or None
         self.requests = collections.deque(maxlen=self.request_log_limit)
@@ -136,6 +137,8 @@ class Emulator:
         r.add_get("/_emulator/faults", self.control_get_faults)
         r.add_post("/_emulator/faults", self.control_faults)
         r.add_get("/_emulator/health", self.control_health)
+        r.add_get("/_emulator/settings", self.control_get_settings)
+        r.add_post("/_emulator/settings", self.control_settings)
         r.add_get("/_emulator/jobs", self.control_jobs)
         r.add_post("/_emulator/packages", self.control_add_packages)
         app.on_startup.append(self._start_ticker)
@@ -326,7 +329,8 @@ class Emulator:
 
     def job_accepted(self, request, job_id):
         row = self.store.get_job(job_id)
-        location = f"{request.scheme}://{request.host}{API}/jobs/{job_id}"
+        version = self.store.settings.get("location_version", "v4")
+        location = f"{request.scheme}://{request.host}/api/{version}/jobs/{job_id}"
         return web.json_response(self.job_body(row), status=202, headers={"Location": location})
 
     # ------------------------------------------------------------------ Build API
@@ -346,7 +350,7 @@ class Emulator:
     async def list_packages(self, request):
         self.authorize(request, any_of=[seedmod.SCOPE_BUILD_READ, seedmod.SCOPE_BUILD_WRITE])
         offset = _int_query(request, "offset", 0, 0)
-        limit = _int_query(request, "limit", 20, 1, 50)
+        limit = min(_int_query(request, "limit", 20, 1, 50), int(self.store.settings["max_page_size"]))
         app = self.app_or_404(request)
         rows = self.store.list_packages(app["id"], offset, limit)
         packages = [self.package_body(r) for r in rows]
@@ -537,6 +541,8 @@ class Emulator:
         return web.json_response({"cleared": True})
 
     async def control_reset(self, _request):
+        self.store.settings.clear()
+        self.store.settings.update(self.initial_settings)
         self.store.reset()
         self.requests.clear()
         self.faults = dict(NO_FAULTS)
@@ -588,6 +594,21 @@ class Emulator:
             return web.json_response({"error": "body is {appId: a seeded app, count: N}"}, status=400)
         ids = self.store.add_packages(app, count, body.get("version", "0.9.0"))
         return web.json_response({"created": len(ids), "first": ids[0] if ids else None, "last": ids[-1] if ids else None})
+
+    async def control_get_settings(self, _request):
+        return web.json_response(self.store.settings)
+
+    async def control_settings(self, request):
+        """Change settings (job times, list order, page size, naming, ...) until the next reset."""
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+            merged = seedmod.merge_settings(self.store.settings, body, where="settings")
+        except (ValueError, seedmod.SeedError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        self.store.settings.update(merged)
+        return web.json_response(self.store.settings)
 
     async def control_health(self, _request):
         return web.json_response({"status": "ok", "apps": len(self.store.apps)})

@@ -6,6 +6,7 @@ finishes when the emulator comes back on the same data directory.
 
 import copy
 import datetime
+import hashlib
 import json
 import os
 import secrets
@@ -111,9 +112,17 @@ class Store:
         return self.db.execute("SELECT * FROM packages WHERE app_id = ? AND id = ?", (app_id, package_id)).fetchone()
 
     def list_packages(self, app_id, offset, limit):
+        """A page of an app's packages in the order the list_order setting gives (shuffled: a fixed order per id)."""
+        order = self.settings.get("list_order", "newest")
+        offset = min(offset, 2 ** 62)
+        if order == "shuffled":
+            rows = self.db.execute("SELECT * FROM packages WHERE app_id = ?", (app_id,)).fetchall()
+            rows.sort(key=lambda r: hashlib.sha256((self.hmac_key.hex() + r["id"]).encode()).hexdigest())
+            return rows[offset:offset + limit]
+        direction = "ASC" if order == "oldest" else "DESC"
         return self.db.execute(
-            "SELECT * FROM packages WHERE app_id = ? ORDER BY created_ts DESC, seq DESC LIMIT ? OFFSET ?",
-            (app_id, limit, min(offset, 2 ** 62))
+            f"SELECT * FROM packages WHERE app_id = ? ORDER BY created_ts {direction}, seq {direction} LIMIT ? OFFSET ?",
+            (app_id, limit, offset)
         ).fetchall()
 
     def _insert_package(self, app_id, package_id, model_version, runtime_version, description, file_name, file_size, log):
@@ -215,9 +224,13 @@ class Store:
             log = mda.build_log(app["id"], vcs, branch, full, "compile-error", app["runtime_version"])
             return "failed", None, {"message": "Build failed: the project contains 3 errors. See the build log for details."}, log
         log = mda.build_log(app["id"], vcs, branch, full, "ok", app["runtime_version"])
-        model_ver = mda.model_version(vcs, params.get("version"), full)
-        file_name = mda.file_name_for(vcs, branch, model_ver)
         package_id = str(uuid.uuid4())
+        if self.settings.get("naming") == "opaque":  # names that follow no documented format
+            model_ver = f"{params.get('version') or '1.0.0'}.{secrets.token_hex(5)}"
+            file_name = f"{uuid.uuid4()}.mda"
+        else:
+            model_ver = mda.model_version(vcs, params.get("version"), full)
+            file_name = mda.file_name_for(vcs, branch, model_ver)
         path = self.package_path(package_id)
         mda.write_mda(path, model_ver, app["runtime_version"], app["name"])
         self._insert_package(app["id"], package_id, model_ver, app["runtime_version"], params.get("description"), file_name,
