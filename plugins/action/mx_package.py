@@ -2,15 +2,24 @@
 # Copyright (c) mendix.private_cloud contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Action plugin of mx_package: finds ``src`` on the controller as the copy module does, then runs the module."""
+"""Action plugin of mx_package: finds ``src`` on the controller as the copy module does, and uploads from there.
+
+``src`` is a file on the controller, so a task with ``src`` runs the module on the controller whatever host the
+task targets: the file is read where it is, never copied to the host first, and the host needs neither the
+requests library nor the token. Tasks without ``src`` run where the task's connection says (for an API module that
+is normally the controller: ``delegate_to: localhost``, or a play on localhost).
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import sys
+
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
+from ansible.plugins.loader import connection_loader
 
 
 class ActionModule(ActionBase):
@@ -20,16 +29,39 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
+        task_vars = task_vars or {}
         module_args = self._task.args.copy()
         src = module_args.get("src")
-        if src:
-            try:
-                module_args["src"] = self._find_needle("files", src)
-            except AnsibleError as exc:
-                result.update(failed=True, changed=False,
-                              msg="Invalid input: src %s was not found on the controller (searched the role's and the "
-                                  "playbook's files/ folders and the path itself): %s" % (src, to_text(exc)))
-                return result
-        result.update(self._execute_module(module_name=self._task.resolved_action or "mendix.private_cloud.mx_package",
-                                           module_args=module_args, task_vars=task_vars))
+        module_name = self._task.resolved_action or "mendix.private_cloud.mx_package"
+        if not src:
+            result.update(self._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars))
+            return result
+        try:
+            module_args["src"] = self._find_needle("files", src)
+        except AnsibleError as exc:
+            result.update(failed=True, changed=False,
+                          msg="Invalid input: src %s was not found on the controller (searched the role's and the "
+                              "playbook's files/ folders and the path itself): %s" % (src, to_text(exc)))
+            return result
+        if self._connection.transport == "local":
+            result.update(self._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars))
+            return result
+        result.update(self._execute_on_controller(module_name, module_args, task_vars))
         return result
+
+    def _execute_on_controller(self, module_name, module_args, task_vars):
+        """Run the module through a local connection with the controller's Python, then restore the task's connection."""
+        play_context = self._play_context.copy()
+        play_context.become = False
+        local = connection_loader.get("local", play_context, "/dev/null")
+        local.set_options(var_options={})
+        local._shell.set_options(var_options={})  # pylint: disable=protected-access
+        local_vars = dict(task_vars)
+        local_vars["ansible_python_interpreter"] = task_vars.get("ansible_playbook_python") or sys.executable
+        remote = self._connection, self._play_context
+        self._connection, self._play_context = local, play_context
+        try:
+            return self._execute_module(module_name=module_name, module_args=module_args, task_vars=local_vars)
+        finally:
+            self._connection, self._play_context = remote
+            local.close()

@@ -26,6 +26,7 @@ extends_documentation_fragment:
   - mendix.private_cloud.attributes
   - mendix.private_cloud.connection
   - mendix.private_cloud.wait
+  - mendix.private_cloud.journal
 attributes:
   check_mode:
     support: full
@@ -136,7 +137,10 @@ jobs:
 """
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import SCOPES_DEPLOY_READ, MendixApiError
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import JobFailed, JobTimeout
+from ansible_collections.mendix.private_cloud.plugins.module_utils._journal import ENV_DIR, Journal, LockTimeout, identity_key
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import MendixModule, check_length, check_uuid, snake
 
 
@@ -159,6 +163,7 @@ def main():
             environment_id=dict(type="str", required=True),
             package_id=dict(type="str", required=True),
             restart=dict(type="bool", default=False),
+            job_journal_dir=dict(type="path", fallback=(env_fallback, [ENV_DIR])),
         ),
         wait=True,
         supports_check_mode=True,
@@ -177,6 +182,19 @@ def main():
     ns, env_id = p["namespace_id"], p["environment_id"]
     client = module.client
     where = "environment_id=%s in namespace_id=%s of app_id=%s" % (env_id, ns, app_id)
+    # One deploy to an environment at a time from this controller: hosts of a play that ask for the same deploy make
+    # one, the others find the package in place.
+    journal = Journal(p["job_journal_dir"])
+    try:
+        with journal.lock(identity_key((client.base_url, app_id, "deploy", ns, env_id)), p["wait_timeout"]):
+            deploy(module, client, app_id, ns, env_id, package_id, where)
+    except LockTimeout as exc:
+        module.fail_json(msg="%s; raise wait_timeout, or look for a task that hangs" % exc, changed=False)
+
+
+def deploy(module, client, app_id, ns, env_id, package_id, where):
+    """Read the manifest, write the package into it unless it is there, wait, and verify."""
+    p = module.params
     try:
         manifest = client.get_environment(app_id, ns, env_id)
     except MendixApiError as exc:
@@ -184,6 +202,11 @@ def main():
             module.fail_json(msg="The environment was not found: %s. Check environment_id (the environment's ID, not its "
                                  "name) and namespace_id. (%s)" % (where, exc.message), changed=False)
         module.fail_api(exc, changed=False)
+    missing = manifest_gaps(manifest)
+    if missing:
+        module.fail_json(msg="The manifest the Deploy API gave for %s has no %s, so the package cannot be set in it; "
+                             "check base_url (a Deploy API v4 URL) and the environment in the Mendix Portal."
+                             % (where, " and no ".join(missing)), changed=False)
     before = summary(manifest)
     previous = before["package_id"]
     if previous != package_id:
@@ -219,6 +242,14 @@ def main():
         module.fail_json(msg="The update job finished but the environment runs package %s, not package_id=%s"
                              % (after["package_id"], package_id), changed=True, jobs=jobs, environment=after)
     module.exit_json(changed=True, package_id=package_id, previous_package_id=previous, environment=after, jobs=jobs, diff=diff)
+
+
+def manifest_gaps(manifest):
+    """The parts of an environment manifest a deploy needs and the answer lacks."""
+    env = manifest.get("environment") if isinstance(manifest, dict) else None
+    if not isinstance(env, dict):
+        return ["environment"]
+    return ["environment.%s" % key for key in ("deployment", "container") if not isinstance(env.get(key), dict)]
 
 
 def check_package(module, client, app_id, package_id):

@@ -46,13 +46,17 @@ class Run:
 
 
 def run_playbook(emu, name, tmp_path, token=ADMIN, check=False, diff=False, verbosity=0, env=None, base_url=None,
-                 playbook_dir=None, vars_=None, **extra_vars):
-    """Run playbooks/<name>.yml; extra vars (vars_ and keywords) go as JSON; the playbook may write `result_file`."""
+                 playbook_dir=None, vars_=None, inventory=None, extra_args=(), **extra_vars):
+    """Run playbooks/<name>.yml; extra vars (vars_ and keywords) go as JSON; the playbook may write `result_file`.
+
+    Without `inventory` the play runs on localhost with the local connection; with it, on that inventory's hosts.
+    """
     extra_vars = dict(vars_ or {}, **extra_vars)
     result_file = str(tmp_path / f"result-{name}-{len(list(tmp_path.iterdir()))}.json")
     extra_vars["result_file"] = result_file
-    cmd = ["ansible-playbook", "-i", "localhost,", "-c", "local", os.path.join(playbook_dir or PLAYBOOKS, f"{name}.yml"),
-           "-e", json.dumps(extra_vars)]
+    where = ["-i", inventory] if inventory else ["-i", "localhost,", "-c", "local"]
+    cmd = ["ansible-playbook", *where, os.path.join(playbook_dir or PLAYBOOKS, f"{name}.yml"), "-e", json.dumps(extra_vars),
+           *extra_args]
     if check:
         cmd.append("--check")
     if diff:
@@ -60,7 +64,8 @@ def run_playbook(emu, name, tmp_path, token=ADMIN, check=False, diff=False, verb
     if verbosity:
         cmd.append("-" + "v" * verbosity)
     run_env = dict(os.environ)
-    run_env.update({"MENDIX_PRIVATE_CLOUD_URL": base_url or emu.url, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
+    run_env.update({"MENDIX_PRIVATE_CLOUD_URL": base_url or emu.url, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
+                    "MENDIX_JOB_JOURNAL_DIR": str(tmp_path / "journal")})
     if token is None:
         run_env.pop("MENDIX_PAT", None)
     else:
@@ -68,6 +73,17 @@ def run_playbook(emu, name, tmp_path, token=ADMIN, check=False, diff=False, verb
     run_env.update(env or {})
     proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=600, check=False)
     return Run(proc, result_file)
+
+
+def digest_name(path, name=None):
+    """The name an upload of `path` is stored under: the file name with its content tag before .mda."""
+    import hashlib  # pylint: disable=import-outside-toplevel
+
+    with open(path, "rb") as handle:
+        tag = hashlib.sha256(handle.read()).hexdigest()[:16]
+    stem = name or os.path.basename(path)
+    stem = stem[:-4] if stem.lower().endswith(".mda") else stem
+    return f"{stem}.sha256-{tag}.mda"
 
 
 def write_requests(emu):
