@@ -5,6 +5,8 @@ set the emulator's behaviour (list order, page size, Location version, naming) w
 """
 
 import os
+import threading
+import time
 
 from harness import GIT_APP, REV1, REV2, REV3, SVN_APP, make_mda, run_playbook
 
@@ -122,13 +124,18 @@ def test_every_package_is_seen_past_the_first_page(emu, tmp_path):
 
 
 def test_a_rerun_after_a_wait_timeout_waits_on_the_running_build(emu, tmp_path):
-    emu.control("POST", "settings", {"build_seconds": 10})  # long enough to still run when the re-run starts
+    emu.control("POST", "settings", {"build_seconds": 3600})  # runs until the test ends it
     first = build(emu, tmp_path, app_id=GIT_APP, branch="main", revision=REV2, wait_timeout=1, allow_failure=True)
     assert first.result["failed"] is True and first.result["changed"] is True, first
     job = first.result["job"]
     assert job["id"] and job["status"] in ("created", "running") and job["location"].endswith("/jobs/" + job["id"])
     assert "waits on this job" in first.result["msg"]
+
+    emu.control("DELETE", "requests")
+    finisher = threading.Thread(target=finish_once_polled, args=(emu, job["id"]), daemon=True)
+    finisher.start()
     again = build(emu, tmp_path, app_id=GIT_APP, branch="main", revision=REV2)
+    finisher.join(10)
     assert again.rc == 0, again
     assert again.result["changed"] is False and again.result["joined_job"] is True, (first.result, again.result)
     assert again.result["job"]["id"] == job["id"] and again.result["job"]["status"] == "finished"
@@ -136,4 +143,14 @@ def test_a_rerun_after_a_wait_timeout_waits_on_the_running_build(emu, tmp_path):
     third = build(emu, tmp_path, app_id=GIT_APP, branch="main", revision=REV2)
     assert third.result["changed"] is False and third.result["job"] is None
     assert third.result["package_id"] == again.result["package_id"]
-    assert len(build_requests(emu)) == 1
+    assert len(build_requests(emu)) == 0  # the re-runs sent none: the only build request was the first run's
+
+
+def finish_once_polled(emu, job_id, timeout=60):
+    """End the build once the re-run polls its job, that is, once it waits on the job instead of building."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(r["path"].endswith("/jobs/" + job_id) for r in emu.requests()):
+            emu.control("POST", "jobs/finish")
+            return
+        time.sleep(0.1)

@@ -35,6 +35,8 @@ def parse_args(argv=None):
                         help="API version in the Location header of a 202: v4 (default) or v3, as the doc's example shows")
     parser.add_argument("--naming", choices=CHOICE_SETTINGS["naming"],
                         help="names of built packages: documented (default) or opaque (<uuid>.mda, <version>.<random>)")
+    parser.add_argument("--failed-job-status", choices=CHOICE_SETTINGS["failed_job_status"],
+                        help="status of a failed job: failed (default) or created, next to its error, as the spec's example")
     parser.add_argument("--rate-limit", type=int, help="at most N API requests per minute per token, then 429 with Retry-After")
     parser.add_argument("--request-log-limit", type=int, default=DEFAULT_REQUEST_LOG_LIMIT,
                         help=f"keep the newest N entries of the request log; 0 keeps all (default {DEFAULT_REQUEST_LOG_LIMIT:,})")
@@ -85,7 +87,7 @@ def main(argv=None):
         print(f"mxpc-emulator: {exc}", file=sys.stderr)
         return 2
     for key in ("build_seconds", "upload_seconds", "delete_seconds", "deploy_seconds", "url_ttl_seconds", "list_order",
-                "max_page_size", "location_version", "naming"):
+                "max_page_size", "location_version", "naming", "failed_job_status"):
         value = getattr(args, key)
         if value is not None:
             seed["settings"][key] = value

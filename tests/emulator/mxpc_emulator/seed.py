@@ -25,6 +25,7 @@ CHOICE_SETTINGS = {
     "list_order": ("newest", "oldest", "shuffled"),  # the list's order: the spec promises none
     "location_version": ("v4", "v3"),  # the doc's example Location header points at /api/v3/jobs/<id>
     "naming": ("documented", "opaque"),  # built packages' fileName and modelVersion: documented examples, or neither
+    "failed_job_status": ("failed", "created"),  # created: the spec's job example, an error next to status created
 }
 INT_SETTINGS = {
     "max_page_size": 50,  # a larger `limit` is served clamped to this, and pagination.limit says so

@@ -1,4 +1,4 @@
-"""Persistent state: packages, jobs and environment manifests in SQLite, package files on disk.
+"""Persistent state: packages, jobs and environment manifests in SQLite, package files on disk (jobs.py runs the jobs).
 
 Jobs carry the wall-clock time at which they are due, so that a job started before a crash or a restart
 finishes when the emulator comes back on the same data directory.
@@ -125,7 +125,7 @@ class Store:
             (app_id, limit, offset)
         ).fetchall()
 
-    def _insert_package(self, app_id, package_id, model_version, runtime_version, description, file_name, file_size, log):
+    def insert_package(self, app_id, package_id, model_version, runtime_version, description, file_name, file_size, log):
         now = time.time()
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM packages").fetchone()[0]
         self.db.execute(
@@ -144,8 +144,8 @@ class Store:
             model_ver = f"{version}.{index}"
             path = self.package_path(package_id)
             mda.write_mda(path, model_ver, app["runtime_version"], app["name"])
-            self._insert_package(app["id"], package_id, model_ver, app["runtime_version"], None, f"bulk-{model_ver}.mda",
-                                 os.path.getsize(path), "Created as test data.\n")
+            self.insert_package(app["id"], package_id, model_ver, app["runtime_version"], None, f"bulk-{model_ver}.mda",
+                                os.path.getsize(path), "Created as test data.\n")
             ids.append(package_id)
         self.db.execute("COMMIT")
         return ids
@@ -161,19 +161,12 @@ class Store:
         )
         return job_id
 
-    def get_job(self, job_id):
-        row = self.db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        if row is not None and row["status"] == "pending" and row["due_ts"] <= time.time():
-            self.finish_job(row)
-            row = self.db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return row
+    def job_row(self, job_id):
+        return self.db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
 
-    def finish_due_jobs(self):
-        """Finish every job whose time has come; returns how many finished."""
-        rows = self.db.execute("SELECT * FROM jobs WHERE status = 'pending' AND due_ts <= ? ORDER BY due_ts", (time.time(),)).fetchall()
-        for row in rows:
-            self.finish_job(row)
-        return len(rows)
+    def due_jobs(self):
+        return self.db.execute("SELECT * FROM jobs WHERE status = 'pending' AND due_ts <= ? ORDER BY due_ts",
+                               (time.time(),)).fetchall()
 
     def pending_deploy(self, app_id, namespace_id, env_id):
         for row in self.db.execute("SELECT params FROM jobs WHERE status = 'pending' AND kind = 'deploy' AND app_id = ?", (app_id,)):
@@ -181,103 +174,6 @@ class Store:
             if params["namespace_id"] == namespace_id and params["env_id"] == env_id:
                 return True
         return False
-
-    def finish_job(self, row):
-        """Carry out a due job's effect and record its outcome, in one transaction."""
-        params = json.loads(row["params"])
-        app = self.apps.get(row["app_id"])
-        handler = getattr(self, f"_finish_{row['kind']}")
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            current = self.db.execute("SELECT status FROM jobs WHERE id = ?", (row["id"],)).fetchone()
-            if current is None or current["status"] != "pending":
-                self.db.execute("COMMIT")
-                return
-            status, package_id, error, log = handler(row, app, params)
-            self.db.execute(
-                "UPDATE jobs SET status = ?, package_id = ?, error = ?, log = ? WHERE id = ?",
-                (status, package_id, json.dumps(error) if error else None, log, row["id"]),
-            )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-
-    def _finish_build(self, row, app, params):
-        branch, revision = params["branch"], params["revision"]
-        vcs = app["vcs"]
-        revisions = app["branches"].get(branch)
-        if revisions is None:
-            detail = ""
-            if vcs == "svn" and branch.replace(" ", "").lower() == "mainline":
-                detail = "For an SVN app the main line is the branch 'trunk': build with branch 'trunk' instead of 'Main line'."
-            log = mda.build_log(app["id"], vcs, branch, revision, "unknown-branch", app["runtime_version"], detail)
-            message = f"Branch '{branch}' was not found in the repository of app {app['id']}."
-            if detail:
-                message += " " + detail
-            return "failed", None, {"code": 400, "message": message}, log
-        full = resolve_revision(vcs, revisions, revision)
-        if full is None:
-            log = mda.build_log(app["id"], vcs, branch, revision, "unknown-revision", app["runtime_version"])
-            return "failed", None, {"code": 400, "message": f"Revision '{revision}' was not found on branch '{branch}'."}, log
-        if full in app["failing_revisions"]:
-            log = mda.build_log(app["id"], vcs, branch, full, "compile-error", app["runtime_version"])
-            return "failed", None, {"message": "Build failed: the project contains 3 errors. See the build log for details."}, log
-        log = mda.build_log(app["id"], vcs, branch, full, "ok", app["runtime_version"])
-        package_id = str(uuid.uuid4())
-        if self.settings.get("naming") == "opaque":  # names that follow no documented format
-            model_ver = f"{params.get('version') or '1.0.0'}.{secrets.token_hex(5)}"
-            file_name = f"{uuid.uuid4()}.mda"
-        else:
-            model_ver = mda.model_version(vcs, params.get("version"), full)
-            file_name = mda.file_name_for(vcs, branch, model_ver)
-        path = self.package_path(package_id)
-        mda.write_mda(path, model_ver, app["runtime_version"], app["name"])
-        self._insert_package(app["id"], package_id, model_ver, app["runtime_version"], params.get("description"), file_name,
-                             os.path.getsize(path), log)
-        return "finished", package_id, None, log
-
-    def _finish_upload(self, row, app, params):
-        tmp = params["tmp_path"]
-        if not os.path.exists(tmp):
-            return "failed", None, {"code": 500, "message": "The uploaded file was lost before it could be processed."}, None
-        if not mda.is_zip(tmp):
-            os.unlink(tmp)
-            return "failed", None, {"code": 400, "message": "The uploaded file is not a deployment package: an .mda file is a zip archive."}, None
-        meta = mda.read_mda_metadata(tmp)
-        package_id = str(uuid.uuid4())
-        path = self.package_path(package_id)
-        size = os.path.getsize(tmp)
-        os.replace(tmp, path)
-        log = f"Deployment package uploaded: {params['file_name']} ({size} bytes)\n"
-        self._insert_package(app["id"], package_id, meta.get("ModelVersion", "1.0.0.0"), meta.get("RuntimeVersion", app["runtime_version"]),
-                             params.get("description"), params["file_name"], size, log)
-        return "finished", package_id, None, None
-
-    def _finish_delete(self, row, app, params):
-        package_id = params["package_id"]
-        self.db.execute("DELETE FROM packages WHERE id = ? AND app_id = ?", (package_id, app["id"]))
-        try:
-            os.unlink(self.package_path(package_id))
-        except FileNotFoundError:
-            pass
-        return "finished", None, None, None
-
-    def _finish_deploy(self, row, app, params):
-        new = params["manifest"]
-        package_id = new["environment"]["deployment"]["packageId"]
-        if self.get_package(app["id"], package_id) is None:
-            message = f"Package {package_id} is not a deployment package of app {app['id']}."
-            return "failed", None, {"code": 400, "message": message}, None
-        stored = self.get_manifest(app["id"], params["namespace_id"], params["env_id"])
-        if stored is None:
-            return "failed", None, {"code": 404, "message": f"Environment {params['env_id']} could not be found"}, None
-        merged = merge_manifest(stored, new)
-        self.db.execute(
-            "UPDATE environments SET manifest = ? WHERE app_id = ? AND namespace_id = ? AND env_id = ?",
-            (json.dumps(merged), app["id"], params["namespace_id"], params["env_id"]),
-        )
-        return "finished", None, None, None
 
     # ------------------------------------------------------------------ environments
     def get_manifest(self, app_id, namespace_id, env_id):

@@ -57,8 +57,8 @@ def test_unknown_job_is_404(api):
 
 
 @pytest.mark.parametrize("app_id", ["not-a-uuid", "c533ee0b-f7db-4e62-868b-1192d392cce", "123"])
-def test_app_id_must_be_uuid(api, app_id):
-    assert_envelope(api("GET", f"/apps/{app_id}/packages"), 400, names=["appId"])
+def test_an_app_id_that_is_no_uuid_is_not_found(api, app_id):
+    assert_envelope(api("GET", f"/apps/{app_id}/packages"), 404, message_has=f"App {app_id} could not be found")
 
 
 def test_unknown_app_is_404(api):
@@ -103,9 +103,28 @@ def test_paging_validation(api, query, field):
     assert_envelope(api("GET", f"/apps/{GIT_APP}/packages", params=query), 400, names=[field])
 
 
-def test_package_id_must_be_uuid(api):
-    assert_envelope(api("GET", f"/apps/{GIT_APP}/packages/nope"), 400, names=["packageId"])
-    assert_envelope(api("DELETE", f"/apps/{GIT_APP}/packages/nope"), 400, names=["packageId"])
+def test_a_package_id_that_is_no_uuid_is_not_found(api):
+    # 404, the status the spec documents for these routes (it documents no 400 there)
+    assert_envelope(api("GET", f"/apps/{GIT_APP}/packages/nope"), 404, message_has="Package nope could not be found")
+    assert_envelope(api("DELETE", f"/apps/{GIT_APP}/packages/nope"), 404, message_has="Package nope could not be found")
+
+
+@pytest.mark.parametrize("method,path,allow", [
+    ("GET", f"/apps/{GIT_APP}/packages/build", "POST"),
+    ("DELETE", f"/apps/{GIT_APP}/packages/build", "POST"),
+    ("OPTIONS", f"/apps/{GIT_APP}/packages/build", "POST"),
+    ("PUT", f"/apps/{GIT_APP}/packages", "GET,HEAD,POST"),
+    ("POST", "/jobs/7b0e6a55-7c8e-4a5e-9a1c-2d3f4a5b6c7d", "GET,HEAD"),
+])
+def test_a_wrong_method_is_405_with_allow(api, method, path, allow):
+    resp = api(method, path)
+    assert_envelope(resp, 405, message_has="is not allowed")
+    assert resp.headers["Allow"] == allow
+
+
+def test_null_version_and_description_are_validation_errors(api):
+    resp = api.build(version=None, description=None)
+    assert_envelope(resp, 400, names=["version", "description"])
 
 
 def test_unknown_route_is_404_envelope(api):

@@ -1,0 +1,116 @@
+"""The control API under /_emulator/: request log, reset, faults, settings, jobs, test data, health."""
+
+import random
+import re
+import time
+
+from aiohttp import web
+
+from . import seed as seedmod
+from .middleware import FAULT_KINDS, NO_FAULTS
+
+CONTROL = "/_emulator"
+
+
+def add_routes(router, emu):
+    router.add_get(CONTROL + "/requests", emu.control_requests)
+    router.add_delete(CONTROL + "/requests", emu.control_clear_requests)
+    router.add_post(CONTROL + "/reset", emu.control_reset)
+    router.add_get(CONTROL + "/faults", emu.control_get_faults)
+    router.add_post(CONTROL + "/faults", emu.control_faults)
+    router.add_get(CONTROL + "/health", emu.control_health)
+    router.add_get(CONTROL + "/settings", emu.control_get_settings)
+    router.add_post(CONTROL + "/settings", emu.control_settings)
+    router.add_get(CONTROL + "/jobs", emu.control_jobs)
+    router.add_post(CONTROL + "/jobs/finish", emu.control_finish_jobs)
+    router.add_post(CONTROL + "/packages", emu.control_add_packages)
+
+
+class ControlApi:
+    """The control API's handlers; mixed into Emulator."""
+
+    async def control_requests(self, _request):
+        return web.json_response(list(self.requests))
+
+    async def control_clear_requests(self, _request):
+        self.requests.clear()
+        return web.json_response({"cleared": True})
+
+    async def control_reset(self, _request):
+        self.store.settings.clear()
+        self.store.settings.update(self.initial_settings)
+        self.store.reset()
+        self.requests.clear()
+        self.faults = dict(NO_FAULTS)
+        self.windows.clear()
+        return web.json_response({"reset": True})
+
+    async def control_get_faults(self, _request):
+        return web.json_response(self.faults)
+
+    async def control_faults(self, request):
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "body must be JSON"}, status=400)
+        faults = dict(NO_FAULTS)
+        faults.update(body if isinstance(body, dict) else {})
+        try:
+            faults["rate"] = float(faults["rate"])
+            faults["slow_seconds"] = float(faults["slow_seconds"])
+            faults["kinds"] = [str(k) for k in faults["kinds"]]
+            faults["methods"] = [str(m).upper() for m in faults["methods"]] if faults["methods"] else None
+            faults["count"] = int(faults["count"]) if faults["count"] is not None else None
+            faults["retry_after"] = int(faults["retry_after"])
+            if faults["path"]:
+                re.compile(faults["path"])
+        except (TypeError, ValueError, re.error):
+            return web.json_response({"error": "rate and slow_seconds are numbers, kinds and methods lists, count a whole "
+                                               "number, path a regular expression"}, status=400)
+        bad = [k for k in faults["kinds"] if k not in FAULT_KINDS]
+        if not 0 <= faults["rate"] <= 1 or bad:
+            return web.json_response({"error": f"rate is 0..1 and kinds are among {list(FAULT_KINDS)}; got {bad or faults['rate']}"},
+                                     status=400)
+        self.faults = faults
+        self.fault_rng = random.Random(faults.get("seed"))
+        return web.json_response(self.faults)
+
+    async def control_jobs(self, _request):
+        rows = self.store.db.execute("SELECT * FROM jobs ORDER BY created_ts").fetchall()
+        jobs = [dict(self.job_body(row), kind=row["kind"], appId=row["app_id"], createdAt=row["created_ts"], dueAt=row["due_ts"])
+                for row in rows]
+        return web.json_response(jobs)
+
+    async def control_finish_jobs(self, _request):
+        """End every pending job now, as if its time had come (for tests that must not depend on timing)."""
+        self.store.db.execute("UPDATE jobs SET due_ts = ? WHERE status = 'pending'", (time.time(),))
+        return web.json_response({"finished": self.jobs.finish_due_jobs()})
+
+    async def control_add_packages(self, request):
+        """Test data: `count` finished packages for an app at once, without jobs (for paging and load tests)."""
+        try:
+            body = await request.json()
+            app = self.store.apps[str(body["appId"]).lower()]
+            count = int(body.get("count", 1))
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "body is {appId: a seeded app, count: N}"}, status=400)
+        ids = self.store.add_packages(app, count, body.get("version", "0.9.0"))
+        return web.json_response({"created": len(ids), "first": ids[0] if ids else None, "last": ids[-1] if ids else None})
+
+    async def control_get_settings(self, _request):
+        return web.json_response(self.store.settings)
+
+    async def control_settings(self, request):
+        """Change settings (job times, list order, page size, naming, ...) until the next reset."""
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+            merged = seedmod.merge_settings(self.store.settings, body, where="settings")
+        except (ValueError, seedmod.SeedError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        self.store.settings.update(merged)
+        return web.json_response(self.store.settings)
+
+    async def control_health(self, _request):
+        return web.json_response({"status": "ok", "apps": len(self.store.apps)})

@@ -1,0 +1,79 @@
+"""Deploy API routes the collection uses: an environment's manifest (GET and PUT, namespaced)."""
+
+from aiohttp import web
+
+from . import seed as seedmod
+from .common import API, ApiError, validation_error
+
+ENVIRONMENT = API + "/apps/{appId}/namespaces/{namespaceId}/environments/{environmentId}"
+
+
+def add_routes(router, emu):
+    router.add_get(ENVIRONMENT, emu.get_environment)
+    router.add_put(ENVIRONMENT, emu.put_environment)
+
+
+class DeployApi:
+    """The Deploy API's handlers; mixed into Emulator."""
+
+    def _environment(self, request):
+        app = self.app_or_404(request)
+        ns, env = request.match_info["namespaceId"], request.match_info["environmentId"]
+        manifest = self.store.get_manifest(app["id"], ns, env)
+        if manifest is None:
+            message = f"Environment {env} could not be found in namespace {ns}"
+            raise ApiError(404, message, [("Validation", message)])
+        return app, ns, env, manifest
+
+    async def get_environment(self, request):
+        self.authorize(request, any_of=[seedmod.SCOPE_DEPLOY_READ, seedmod.SCOPE_DEPLOY_WRITE])
+        app, ns, env, manifest = self._environment(request)
+        if self.store.pending_deploy(app["id"], ns, env):
+            manifest["environment"]["container"]["state"] = "Processing"
+        return web.json_response(manifest)
+
+    async def put_environment(self, request):
+        self.authorize(request, all_of=[seedmod.SCOPE_DEPLOY_WRITE])
+        app, ns, env, _stored = self._environment(request)
+        if request.content_type != "application/json":
+            raise validation_error([("Content-Type", "must be application/json")])
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            raise validation_error([("body", "must be a JSON environment manifest")]) from None
+        problems = check_manifest(body, env)
+        if problems:
+            raise validation_error(problems)
+        job_id = self.store.create_job("deploy", app["id"], {"namespace_id": ns, "env_id": env, "manifest": body})
+        return self.job_accepted(request, job_id)
+
+
+def check_manifest(body, env_id):
+    """Shape checks of a PUT manifest; a list of (field, reason)."""
+    if not isinstance(body, dict):
+        return [("body", "must be a JSON environment manifest")]
+    problems = []
+    if not isinstance(body.get("manifestVersion"), str):
+        problems.append(("manifestVersion", "is required, for example 2.0.0"))
+    env = body.get("environment")
+    if not isinstance(env, dict):
+        return problems + [("environment", "is required: the environment manifest")]
+    if env.get("id") != env_id:
+        problems.append(("environment.id", f"must be the environment of the path, {env_id!r}"))
+    deployment = env.get("deployment")
+    if not isinstance(deployment, dict):
+        problems.append(("environment.deployment", "is required, with appUrl and packageId"))
+    else:
+        for key in ("appUrl", "packageId"):
+            if not isinstance(deployment.get(key), str) or not deployment.get(key):
+                problems.append((f"environment.deployment.{key}", "is required: a non-empty string"))
+    container = env.get("container")
+    instances = container.get("instances") if isinstance(container, dict) else None
+    if not isinstance(instances, int) or isinstance(instances, bool) or not 0 <= instances <= 10:
+        problems.append(("environment.container.instances", "is required: a whole number from 0 to 10"))
+    for key in ("properties", "provider"):
+        if not isinstance(env.get(key), dict):
+            problems.append((f"environment.{key}", "is required"))
+    if not isinstance(env.get("services", []), list):
+        problems.append(("environment.services", "must be a list"))
+    return problems

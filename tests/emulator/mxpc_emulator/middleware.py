@@ -1,0 +1,201 @@
+"""Middleware of the API routes: the request log, fault injection, the rate limit, errors as the Mendix envelope,
+and authentication (the token and its scopes)."""
+
+import asyncio
+import collections
+import datetime
+import json
+import math
+import random
+import re
+import time
+
+from aiohttp import web
+
+from .common import API, FILES, ApiError, _is_uuid
+
+FAULT_KINDS = ("429", "500", "502", "503", "504", "reset", "slow", "lost_response", "truncate", "missing_fields")
+# truncate (send half of the body, then drop the connection) and missing_fields (answer without fields a client relies
+# on: a job's id and packageId, a manifest's deployment and container) are only injected when asked for by name.
+DEFAULT_FAULT_KINDS = [k for k in FAULT_KINDS if k not in ("truncate", "missing_fields")]
+MISSING_FIELDS = {"job": ("id", "packageId"), "environment": ("deployment", "container")}
+# The request log keeps the newest entries only, so that a week-long soak does not grow without bound.
+DEFAULT_REQUEST_LOG_LIMIT = 100_000
+NO_FAULTS = {"rate": 0.0, "kinds": list(DEFAULT_FAULT_KINDS), "seed": None, "slow_seconds": 2.0, "methods": None, "path": None,
+             "count": None, "retry_after": 1}
+
+
+class Middleware:
+    """The emulator's middleware and authentication; mixed into Emulator, whose state it uses."""
+
+    def init_middleware(self, tokens, rate_limit, request_log_limit):
+        self.tokens = {t["token"]: t for t in tokens}
+        self.request_log_limit = request_log_limit or None
+        self.requests = collections.deque(maxlen=self.request_log_limit)
+        self.faults = dict(NO_FAULTS)
+        self.fault_rng = random.Random()
+        self.rate_limit = rate_limit
+        self.windows = collections.defaultdict(collections.deque)
+
+    @web.middleware
+    async def api_middleware(self, request, handler):
+        download = request.path.startswith(FILES)
+        if not download and not request.path.startswith(API + "/") and request.path != API:
+            return await handler(request)
+        arrived = datetime.datetime.now(datetime.timezone.utc)
+        token = self.tokens.get(self._raw_token(request) or "")
+        entry = {
+            "time": arrived.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "method": request.method,
+            "path": request.path,
+            "query": dict(request.query),
+            "status": None,
+            "token": token["name"] if token else None,
+            "fault": None,
+        }
+        if download:
+            entry["range"] = request.headers.get("Range")
+            entry["authorization"] = "Authorization" in request.headers
+        self.requests.append(entry)
+        fault = self._pick_fault(request)
+        entry["fault"] = fault
+        request["fault"] = fault
+        if fault == "reset":
+            return self._drop(request)
+        if fault in ("429", "500", "502", "503", "504"):
+            headers = {"Retry-After": str(self.faults.get("retry_after", 1))} if fault == "429" else {}
+            entry["status"] = int(fault)
+            return ApiError(int(fault), f"Injected fault: HTTP {fault}", headers=headers).response()
+        if fault == "slow":
+            await asyncio.sleep(float(self.faults["slow_seconds"]))
+        try:
+            if not download:  # download URLs are not the API's: no rate limit
+                self._check_rate(token)
+            response = await handler(request)
+        except ApiError as exc:
+            response = exc.response()
+        except web.HTTPException as exc:  # the router's 404 and 405, in the API's envelope
+            headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else {}
+            if exc.status == 405 and request.path.endswith("/packages/build"):
+                headers["Allow"] = "POST"  # not the methods of /packages/{packageId}, whose pattern also matches
+            message = {404: f"No route for {request.method} {request.path}",
+                       405: f"Method {request.method} is not allowed here; allowed: {headers.get('Allow', '')}"}
+            response = ApiError(exc.status, message.get(exc.status, exc.reason), headers=headers).response()
+        entry["status"] = request.get("download_status") or response.status  # a file answer's 200 or 206
+        if fault == "lost_response":
+            return self._drop(request)
+        if fault == "truncate" and isinstance(response, web.Response) and isinstance(response.body, bytes):
+            return await self._send_half(request, response.status, response.headers, [response.body])
+        if fault == "missing_fields" and isinstance(response, web.Response) and isinstance(response.body, bytes):
+            return self._without_fields(response)
+        return response
+
+    @staticmethod
+    def _without_fields(response):
+        """The answer without the fields a client relies on (the missing_fields fault)."""
+        try:
+            body = json.loads(response.body)
+        except ValueError:
+            return response
+        if isinstance(body, dict) and isinstance(body.get("environment"), dict):
+            for key in MISSING_FIELDS["environment"]:
+                body["environment"].pop(key, None)
+        elif isinstance(body, dict) and "status" in body:
+            for key in MISSING_FIELDS["job"]:
+                body.pop(key, None)
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+        return web.json_response(body, status=response.status, headers=headers)
+
+    @staticmethod
+    def _drop(request):
+        """Drop the connection without an answer. aiohttp finds the transport gone when it would send the returned
+        response, and lets the request go quietly (raising here instead would log an error for every fault)."""
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=204)
+
+    @staticmethod
+    async def _send_half(request, status, headers, chunks, total=None):
+        """Announce the whole body, send about half of it, then drop the connection (the truncate fault)."""
+        chunks = list(chunks) if total is None else chunks
+        total = sum(len(c) for c in chunks) if total is None else total
+        out = web.StreamResponse(status=status, headers={k: v for k, v in headers.items() if k.lower() != "content-length"})
+        out.content_length = total
+        await out.prepare(request)
+        left = total // 2
+        for chunk in chunks:
+            if left <= 0:
+                break
+            await out.write(chunk[:left])
+            left -= len(chunk)
+        if request.transport is not None:
+            request.transport.close()  # flushes what was written, then closes: the client sees the body end early
+        return out
+
+    def _pick_fault(self, request):
+        faults = self.faults
+        rate = float(faults["rate"])
+        if rate <= 0 or not faults["kinds"] or faults.get("count") == 0:
+            return None
+        if faults.get("methods") and request.method not in faults["methods"]:
+            return None
+        if faults.get("path") and not re.search(faults["path"], request.path):
+            return None
+        if request.path.startswith(FILES) and not faults.get("path"):
+            return None  # downloads are faulted only when a path names them
+        if self.fault_rng.random() >= rate:
+            return None
+        if faults.get("count") is not None:
+            faults["count"] -= 1
+        return self.fault_rng.choice(faults["kinds"])
+
+    def _check_rate(self, token):
+        if not self.rate_limit:
+            return
+        now = time.monotonic()
+        window = self.windows[token["name"] if token else None]
+        while window and window[0] <= now - 60:
+            window.popleft()
+        if len(window) >= self.rate_limit:
+            retry = max(1, math.ceil(window[0] + 60 - now))
+            raise ApiError(429, f"Rate limit of {self.rate_limit} requests per minute exceeded; retry after {retry} seconds",
+                           headers={"Retry-After": str(retry)})
+        window.append(now)
+
+    # ------------------------------------------------------------------ auth
+    @staticmethod
+    def _raw_token(request):
+        header = request.headers.get("Authorization", "")
+        parts = header.split(None, 1)
+        if len(parts) == 2 and parts[0] == "MxToken" and parts[1].strip():
+            return parts[1].strip()
+        return None
+
+    def authorize(self, request, any_of=None, all_of=None):
+        """401 without a usable header, 403 for an unknown token or one without the scopes the operation needs."""
+        raw = self._raw_token(request)
+        if raw is None:
+            raise ApiError(401, "Unauthorized", [("Authentication", "Missing or invalid Authorization header")])
+        token = self.tokens.get(raw)
+        if token is None:
+            raise ApiError(403, "Forbidden", [("Authentication", "The token is not accepted")])
+        scopes = set(token["scopes"])
+        if all_of and not set(all_of) <= scopes:
+            missing = [s for s in all_of if s not in scopes]
+            need = " and ".join(all_of)
+            raise ApiError(403, f"Forbidden: this operation needs the scopes {need}; the token lacks {', '.join(missing)}",
+                           [("Authentication", f"The token lacks the scope {', '.join(missing)}")])
+        if any_of and not set(any_of) & scopes:
+            need = " or ".join(any_of)
+            raise ApiError(403, f"Forbidden: this operation needs the scope {need}",
+                           [("Authentication", f"The token has none of the scopes {', '.join(any_of)}")])
+        return token
+
+    def app_or_404(self, request):
+        app_id = request.match_info["appId"]
+        # An appId that is no UUID names no app: 404, which every route documents (400 only some do).
+        app = self.store.apps.get(app_id.lower()) if _is_uuid(app_id) else None
+        if app is None:
+            message = f"App {app_id} could not be found"
+            raise ApiError(404, message, [("Validation", message)])
+        return app
