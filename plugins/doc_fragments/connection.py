@@ -37,14 +37,21 @@ options:
   request_timeout:
     description:
       - Seconds to wait for each HTTP answer. Uploads get at least 300 seconds.
+      - A C(base_url) with plain C(http://) to a host other than this machine gives a warning - the token would travel
+        unencrypted.
     type: float
     default: 30
   retries:
     description:
-      - How many times a request is retried on connection errors and on HTTP 429, 500, 502, 503 and 504, with jittered
-        exponential backoff and C(Retry-After) honoured.
+      - How many times a request is retried on connection errors, on an answer whose body breaks off, and on HTTP 429,
+        500, 502, 503 and 504, with jittered exponential backoff (at most 30 seconds between attempts). One budget
+        covers all of these for each call.
       - C(GET), C(PUT) and C(DELETE) are retried; a C(POST) only when the server certainly did not act on it
         (HTTP 429, or a connection that could not be opened).
+      - A C(Retry-After) answer is honoured up to 60 seconds and up to the task's time left; the API asking for
+        longer fails the call with a message that says how long it asked for.
+      - Bound of one call, for a module that does not wait on jobs - O(request_timeout) x (O(retries) + 1) plus the
+        pauses between attempts. A module that waits ends within C(wait_timeout) plus one O(request_timeout).
     type: int
     default: 5
 notes:
@@ -90,8 +97,9 @@ options:
     default: 30
   retries:
     description:
-      - How many times a request is retried on connection errors and on HTTP 429, 500, 502, 503 and 504 (a C(POST) only
-        on 429 and on connections that could not be opened).
+      - How many times a request is retried on connection errors, broken answers and on HTTP 429, 500, 502, 503 and 504
+        (a C(POST) only on 429 and on connections that could not be opened), with one budget per call and
+        C(Retry-After) honoured up to 60 seconds.
     type: int
     default: 5
 requirements:

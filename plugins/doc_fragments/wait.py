@@ -20,6 +20,8 @@ options:
   wait_timeout:
     description:
       - Seconds to wait for the job, measured on a monotonic clock.
+      - The whole task (finding, starting, waiting and reading the result back) ends within this plus one
+        O(request_timeout), whatever the API does.
     type: int
     default: 1200
   wait_max_interval:

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import random
 import re
@@ -29,12 +30,13 @@ REQUESTS_IMPORT_ERROR = None
 try:
     import requests
     from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import DecodeError, MaxRetryError, ProtocolError, ReadTimeoutError
     from urllib3.util.retry import Retry
     HAS_REQUESTS = True
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
-    Retry = object  # pylint: disable=invalid-name
+    Retry = HTTPAdapter = object  # pylint: disable=invalid-name
 
 DEFAULT_BASE_URL = "https://privatecloud.mendixcloud.com/api/v4"
 USER_AGENT = "mendix.private_cloud-ansible-collection"
@@ -59,6 +61,10 @@ SCOPES_DEPLOY_READ = "%s or %s" % (SCOPE_DEPLOY_READ, SCOPE_DEPLOY_WRITE)
 SCOPES_DEPLOY_WRITE = SCOPE_DEPLOY_WRITE
 
 CHUNK_SIZE = 1024 * 1024
+# The longest Retry-After the client sleeps through; a longer one fails the call, saying how long the API asked for.
+RETRY_AFTER_CAP = 60
+# The longest pause between two attempts of a call.
+BACKOFF_MAX = 30
 
 
 class MendixApiError(Exception):
@@ -77,19 +83,51 @@ class MendixApiError(Exception):
         self.accepted = accepted
 
 
+class CallDeadline(Exception):
+    """A call ran out of its time bound."""
+
+
 class DownloadBroken(MendixApiError):
     """A download that could not start or broke off mid-way; it can be resumed."""
 
 
-class JitterRetry(Retry):
-    """urllib3 Retry with full jitter on the backoff, and POST retried on 429 only.
+class RetryAfterTooLong(Exception):
+    """The API asked to wait longer (Retry-After) than the cap or than the time the task has left."""
+
+    def __init__(self, seconds, limit):
+        super(RetryAfterTooLong, self).__init__(seconds)
+        self.seconds = seconds
+        self.limit = limit
+
+
+class DeadlineRetry(Retry):
+    """The one retry policy: urllib3's Retry with full jitter on the backoff, POST retried on 429 only, and every
+    pause bounded by the call's deadline.
 
     A POST is otherwise not in allowed_methods, so read errors (the request may have been processed) raise at
-    once, while connect errors (nothing was sent) are retried as for any method.
+    once, while connect errors (nothing was sent) are retried as for any method. A Retry-After longer than
+    RETRY_AFTER_CAP or than the time left raises RetryAfterTooLong instead of sleeping through the deadline.
     """
 
+    deadline = None  # time.monotonic() by which the call must end; None: no bound but the retry count
+
+    def new(self, **kw):
+        fresh = super(DeadlineRetry, self).new(**kw)
+        fresh.deadline = self.deadline
+        return fresh
+
+    def left(self):
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def increment(self, *args, **kwargs):
+        """The next attempt's Retry; none once the deadline has passed (urllib3 would retry at once, with no pause left)."""
+        left = self.left()
+        if left is not None and left <= 0:
+            raise CallDeadline()
+        return super(DeadlineRetry, self).increment(*args, **kwargs)
+
     def get_backoff_time(self):
-        base = super(JitterRetry, self).get_backoff_time()
+        base = super(DeadlineRetry, self).get_backoff_time()
         if base <= 0:
             return 0
         return random.uniform(base / 2.0, base)
@@ -97,11 +135,30 @@ class JitterRetry(Retry):
     def is_retry(self, method, status_code, has_retry_after=False):
         if method and method.upper() == "POST":
             return bool(self.total) and status_code == 429
-        return super(JitterRetry, self).is_retry(method, status_code, has_retry_after)
+        return super(DeadlineRetry, self).is_retry(method, status_code, has_retry_after)
+
+    def sleep_for_retry(self, response):
+        seconds = self.get_retry_after(response)
+        if not seconds:
+            return False
+        left = self.left()
+        limit = RETRY_AFTER_CAP if left is None else min(RETRY_AFTER_CAP, left)
+        if seconds > limit:
+            raise RetryAfterTooLong(seconds, limit)
+        time.sleep(seconds)
+        return True
+
+    def _sleep_backoff(self):
+        backoff = self.get_backoff_time()
+        left = self.left()
+        if left is not None:
+            backoff = min(backoff, max(0.0, left))
+        if backoff > 0:
+            time.sleep(backoff)
 
 
-def make_retry(retries, backoff_factor=0.5, backoff_max=30):
-    """The Retry policy: GET/PUT/DELETE on 429/502/503/504 and connection errors, POST on 429 and refused connects."""
+def make_retry(retries, backoff_factor=0.5):
+    """The Retry policy: GET/PUT/DELETE on 429/500/502/503/504 and connection errors, POST on 429 and refused connects."""
     kwargs = dict(
         total=retries,
         connect=retries,
@@ -113,13 +170,37 @@ def make_retry(retries, backoff_factor=0.5, backoff_max=30):
         raise_on_status=False,
         respect_retry_after_header=True,
         allowed_methods=IDEMPOTENT_METHODS,
-        backoff_max=backoff_max,
+        backoff_max=BACKOFF_MAX,
     )
     try:
-        return JitterRetry(**kwargs)
-    except TypeError:  # urllib3 1.26: no backoff_max argument
+        return DeadlineRetry(**kwargs)
+    except TypeError:  # urllib3 1.26: no backoff_max argument (its fixed maximum is 120 s; the deadline bounds it)
         del kwargs["backoff_max"]
-        return JitterRetry(**kwargs)
+        return DeadlineRetry(**kwargs)
+
+
+class CallRetryAdapter(HTTPAdapter):
+    """An HTTPAdapter whose Retry is the current call's, so that one budget covers every retry of a call.
+
+    requests reads ``max_retries`` when it sends; the client sets the call's Retry for the running thread (paging
+    threads each have their own) and reads back from the response what is left of it.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._calls = threading.local()
+        super(CallRetryAdapter, self).__init__(*args, **kwargs)
+
+    @property
+    def max_retries(self):
+        current = getattr(self._calls, "retry", None)
+        return current if current is not None else self._default_retry
+
+    @max_retries.setter
+    def max_retries(self, value):
+        self._default_retry = value
+
+    def use(self, retry):
+        self._calls.retry = retry
 
 
 class StreamingMultipart(object):
@@ -192,7 +273,8 @@ def error_message(method, path, status, body, scopes=None):
 class Client(object):
     """The Build and Deploy API client of every module and plugin."""
 
-    def __init__(self, base_url, token, validate_certs=True, ca_path=None, timeout=30, retries=5, backoff_factor=0.5):
+    def __init__(self, base_url, token, validate_certs=True, ca_path=None, timeout=30, retries=5, backoff_factor=0.5,
+                 deadline=None):
         if not HAS_REQUESTS:
             raise RuntimeError("the Python library requests is required")
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -202,14 +284,27 @@ class Client(object):
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers["Accept"] = "application/json"
         self.session.verify = ca_path if ca_path else validate_certs
-        adapter = HTTPAdapter(max_retries=make_retry(retries, backoff_factor))
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        self.retry = make_retry(retries, backoff_factor)
+        self.adapter = CallRetryAdapter(max_retries=self.retry)
+        self.session.mount("https://", self.adapter)
+        self.session.mount("http://", self.adapter)
         self.verify = self.session.verify
         self.retries = retries
         self.backoff_factor = backoff_factor
+        self.deadline = deadline  # time.monotonic() by which every call must have ended (the task's bound), or None
         self.request_count = 0
         self._count_lock = threading.Lock()
+
+    def call_bound(self, timeout=None):
+        """Seconds one call may take at the most: every attempt's timeout and every capped pause between them."""
+        return (timeout or self.timeout) * (self.retries + 1) + BACKOFF_MAX * self.retries
+
+    def call_retry(self, timeout=None):
+        """A fresh Retry for one call, with the call's deadline: the task's, or the call's own bound if sooner."""
+        retry = self.retry.new()
+        own = time.monotonic() + self.call_bound(timeout)
+        retry.deadline = own if self.deadline is None else min(own, self.deadline)
+        return retry
 
     # ------------------------------------------------------------------ transport
     def _count(self):
@@ -219,22 +314,58 @@ class Client(object):
     def url(self, path):
         return self.base_url + path
 
-    def _backoff(self, attempt):
-        """Full-jitter exponential backoff for the retries made here rather than by urllib3's Retry."""
-        return random.uniform(0, min(30.0, self.backoff_factor * (2 ** attempt)))
+    def _send(self, method, url, timeout, **kwargs):
+        """One call: session.request under the call's Retry (connection errors and retried statuses), and, for methods
+        safe to repeat, the answer's body read again when it broke off after the headers, from the same budget.
 
-    def _send(self, method, url, **kwargs):
-        """session.request, sent again when the answer's body broke off (urllib3 retries only until the headers)
-        and the method is safe to repeat."""
-        attempt = 0
+        Returns (response, body bytes). Every attempt's timeout is cut to what is left of the deadline, and the body is
+        read in blocks with the deadline checked between them, so a server that trickles an answer cannot hold the call.
+        """
+        retry = self.call_retry(timeout)
         while True:
+            left = retry.left()
+            if left <= 0:
+                raise CallDeadline()
+            self.adapter.use(retry)
             try:
-                return self.session.request(method, url, **kwargs)
-            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
-                if method not in IDEMPOTENT_METHODS or attempt >= self.retries:
+                resp = self.session.request(method, url, stream=True, timeout=min(timeout, max(left, 0.1)), **kwargs)
+            finally:
+                self.adapter.use(None)
+            retry = getattr(resp.raw, "retries", None) or retry  # what the call's budget has left
+            try:
+                return resp, self._read_body(resp, retry)
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError,
+                    requests.exceptions.ConnectionError) as exc:
+                resp.close()
+                if method not in IDEMPOTENT_METHODS:
                     raise
-                attempt += 1
-                time.sleep(self._backoff(attempt))
+                try:
+                    retry = retry.increment(method=method, url=url, error=ProtocolError("the answer broke off: %s" % exc))
+                except MaxRetryError:
+                    raise exc
+                retry.sleep()
+
+    @staticmethod
+    def _read_body(resp, retry):
+        """The answer's body, read as it arrives (read1: what one socket read gives), with the deadline checked after
+        every read, so that neither a large body nor one trickled a byte at a time can hold the call."""
+        raw = resp.raw
+        read1 = getattr(raw, "read1", None)  # urllib3 2; 1.26 reads blocks of 64 KiB
+        chunks = []
+        try:
+            while True:
+                chunk = read1(CHUNK_SIZE, decode_content=True) if read1 else raw.read(65536, decode_content=True)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+                left = retry.left()
+                if left is not None and left <= 0:
+                    resp.close()
+                    raise CallDeadline()
+        except (ProtocolError, DecodeError) as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc)
+        except ReadTimeoutError as exc:
+            raise requests.exceptions.ConnectionError(exc)
 
     def request(self, method, path, scopes=None, ok=(200,), params=None, json_body=None, data=None, headers=None,
                 timeout=None):
@@ -243,8 +374,17 @@ class Client(object):
         self._count()
         try:
             # verify is passed on every call: a session-level value loses to REQUESTS_CA_BUNDLE in the environment.
-            resp = self._send(method, url, params=params, json=json_body, data=data, headers=headers,
-                              timeout=timeout or self.timeout, verify=self.verify)
+            resp, content = self._send(method, url, timeout or self.timeout, params=params, json=json_body, data=data,
+                                       headers=headers, verify=self.verify)
+        except RetryAfterTooLong as exc:
+            raise MendixApiError("%s %s: the API asked to wait %s seconds before trying again (Retry-After), longer than "
+                                 "the %s seconds this call may wait (at most %s, and no longer than the task's time "
+                                 "left); run the task again later." % (method, url, _seconds(exc.seconds),
+                                                                       _seconds(exc.limit), RETRY_AFTER_CAP), status=429)
+        except CallDeadline:
+            raise MendixApiError("%s %s: no complete answer within the task's time bound; the API is too slow or does not "
+                                 "answer (request_timeout=%ss, retries=%s)." % (method, url, self.timeout, self.retries),
+                                 uncertain=method != "GET")
         except requests.exceptions.SSLError as exc:
             raise MendixApiError(
                 "%s %s: TLS certificate verification failed (%s). Set ca_path to the CA bundle that signed the "
@@ -263,9 +403,9 @@ class Client(object):
         except requests.exceptions.RequestException as exc:
             raise MendixApiError("%s %s: %s" % (method, url, _reason(exc)), uncertain=method != "GET")
         body = None
-        if resp.content:
+        if content:
             try:
-                body = resp.json()
+                body = json.loads(content.decode("utf-8"))
             except ValueError:
                 body = None
         if resp.status_code not in ok:
@@ -395,6 +535,9 @@ class Client(object):
         package = self.get_package(app_id, package_id, url=True)
         expected = package.get("fileSize")
         resumes = 0
+        # The download's own budget and backoff are the one retry policy's: HTTP 429 and 5xx answers are retried by
+        # it inside each request, and a broken transfer or an expired URL spends from the same budget here.
+        retry = self.retry.new()
         while True:
             location = (package.get("url") or {}).get("location")
             if not location:
@@ -403,12 +546,16 @@ class Client(object):
                 self._fetch_file(location, handle)
                 break
             except MendixApiError as exc:
-                if resumes >= self.retries or not (isinstance(exc, DownloadBroken) or exc.status == 403 or (exc.status or 0) >= 500):
+                try:
+                    if not (isinstance(exc, DownloadBroken) or exc.status == 403):
+                        raise MaxRetryError(None, location, exc)
+                    retry = retry.increment(method="GET", url=location, error=ProtocolError(exc.message))
+                except MaxRetryError:
                     raise MendixApiError("%s (gave up after %d %s; raise retries or run again)"
                                          % (exc.message, resumes, "retry" if resumes == 1 else "retries")
                                          if resumes else exc.message, status=exc.status)
                 resumes += 1
-                sleep(self._backoff(resumes))
+                sleep(retry.get_backoff_time())
                 if exc.status == 403:  # the time-limited URL expired: ask for a new one
                     package = self.get_package(app_id, package_id, url=True)
         got = handle.tell()
@@ -473,6 +620,10 @@ def _whole(value, default):
     if isinstance(value, bool) or not isinstance(value, int):
         return default
     return value
+
+
+def _seconds(value):
+    return ("%d" % value) if float(value).is_integer() else ("%.1f" % value)
 
 
 def _reason(exc):

@@ -144,8 +144,9 @@ class JobWaiter(object):
         }
         if timed_out:
             seen = result["status"] or "unknown (%s)" % last["error"]
-            raise JobTimeout("job %s did not finish within %s seconds (last status: %s); raise the timeout or wait "
-                             "again later with mendix.private_cloud.mx_job_wait" % (job_id, self.timeout, seen), result)
+            waited = ("%d" % round(self.timeout)) if self.timeout >= 1 else ("%.1f" % self.timeout)
+            raise JobTimeout("job %s did not finish within %s seconds (last status: %s); raise wait_timeout or wait "
+                             "again later with mendix.private_cloud.mx_job_wait" % (job_id, waited, seen), result)
         if is_failed(job):
             result["status"] = "failed"
             error = job.get("error") or {}

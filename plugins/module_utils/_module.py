@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import os
 import re
+import time
 import zipfile
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -48,6 +49,15 @@ VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 
 
 # ---------------------------------------------------------------------- input checks (pure, before any call)
+def plain_http_off_loopback(url):
+    """Whether base_url is http:// to a host other than this machine (the token would travel unencrypted)."""
+    match = re.match(r"^http://(\[[^\]]+\]|[^/:]+)", url or "", re.IGNORECASE)
+    if not match:
+        return False
+    host = match.group(1).strip("[]").lower()
+    return not (host == "localhost" or host == "::1" or host.startswith("127."))
+
+
 def check_uuid(name, value, what="a UUID such as c533ee0b-f7db-4e62-868b-1192d392ccec"):
     if value is None or not UUID_RE.match(str(value)):
         return ["%s must be %s, got %r" % (name, what, value)]
@@ -161,6 +171,7 @@ class MendixModule(AnsibleModule):
         if wait:
             spec.update(WAIT_ARGSPEC)
         spec.update(argument_spec)
+        self.started = time.monotonic()
         super(MendixModule, self).__init__(argument_spec=spec, **kwargs)
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests") + " " + WHERE_TO_RUN, exception=REQUESTS_IMPORT_ERROR)
@@ -196,9 +207,26 @@ class MendixModule(AnsibleModule):
             if p.get("request_timeout") is not None and p["request_timeout"] <= 0:
                 errors.append("request_timeout must be more than 0 seconds")
             self.fail_on(errors)
+            if plain_http_off_loopback(url):
+                self.warn("base_url %s is plain http to another host: the token travels unencrypted. Use https." % url)
             self._client = Client(url, p["token"], validate_certs=p["validate_certs"], ca_path=p.get("ca_path"),
-                                  timeout=p["request_timeout"], retries=p["retries"])
+                                  timeout=p["request_timeout"], retries=p["retries"], deadline=self.deadline())
         return self._client
+
+    def deadline(self):
+        """The task's bound on the monotonic clock: wait_timeout plus one request_timeout after the module started,
+        for a module that waits; None for the others, whose every call is bounded on its own."""
+        timeout = self.params.get("wait_timeout")
+        if not timeout or timeout <= 0:
+            return None
+        return self.started + timeout + (self.params.get("request_timeout") or 0)
+
+    def time_left(self, default):
+        """Seconds a wait may still take: what the task's bound leaves after one more request, at most ``default``."""
+        deadline = self.deadline()
+        if deadline is None:
+            return default
+        return max(0.001, min(default, deadline - time.monotonic() - (self.params.get("request_timeout") or 0)))
 
     def check_connection_input(self):
         """Run the connection checks without a call (they run on first use of the client too)."""
@@ -206,7 +234,8 @@ class MendixModule(AnsibleModule):
 
     def waiter(self, timeout=None, initial_interval=1.0, max_interval=None, scopes=None):
         p = self.params
-        return JobWaiter(self.client, timeout if timeout is not None else p["wait_timeout"], initial_interval,
+        timeout = self.time_left(timeout if timeout is not None else p["wait_timeout"])
+        return JobWaiter(self.client, timeout, initial_interval,
                          max_interval if max_interval is not None else p["wait_max_interval"], scopes=scopes)
 
     def fail_api(self, exc, **result):

@@ -186,7 +186,7 @@ def main():
     # one, the others find the package in place.
     journal = Journal(p["job_journal_dir"])
     try:
-        with journal.lock(identity_key((client.base_url, app_id, "deploy", ns, env_id)), p["wait_timeout"]):
+        with journal.lock(identity_key((client.base_url, app_id, "deploy", ns, env_id)), module.time_left(p["wait_timeout"])):
             deploy(module, client, app_id, ns, env_id, package_id, where)
     except LockTimeout as exc:
         module.fail_json(msg="%s; raise wait_timeout, or look for a task that hangs" % exc, changed=False)

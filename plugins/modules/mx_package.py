@@ -415,7 +415,7 @@ class PackageTask(object):
             want = Upload(p)
         journal = Journal(p["job_journal_dir"])
         key = identity_key((self.client.base_url, self.app_id) + want.identity)
-        with journal.lock(key, p["wait_timeout"]):
+        with journal.lock(key, self.module.time_left(p["wait_timeout"])):
             packages = self.client.list_packages(self.app_id)
             want.learn(packages)
             existing, untied = want.find(packages)
@@ -507,7 +507,7 @@ class PackageTask(object):
                     return None
                 raise
 
-        poller = Poller(p["wait_timeout"], 1.0, p["wait_max_interval"])
+        poller = Poller(self.module.time_left(p["wait_timeout"]), 1.0, p["wait_max_interval"])
         package, timed_out = poller.run(probe)
         if timed_out:
             self.fail("The answer to the %s request was lost (%s) and no new matching package appeared within "

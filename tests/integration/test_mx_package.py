@@ -3,6 +3,8 @@
 import os
 import shutil
 
+import pytest
+
 from harness import (
     FAILING, GIT_APP, NO_MODELREPO, PLAYBOOKS, READONLY, REV1, REV2, REV3, SVN_APP, digest_name, make_mda, packages_of,
     run_playbook, write_requests,
@@ -67,7 +69,7 @@ def test_diff_shows_before_and_after(emu, tmp_path):
     assert run.rc == 0, run
     assert run.result["diff"]["before"] == {}
     assert run.result["diff"]["after"]["model_version"] == "3.0.0.1c2d3e4f"
-    assert "+    \"model_version\": \"3.0.0.1c2d3e4f\"" in run.stdout or "model_version" in run.stdout
+    assert '\n+    "model_version": "3.0.0.1c2d3e4f",\n' in run.stdout  # the diff Ansible prints, line for line
     pkg_id = run.result["package_id"]
     gone = run_playbook(emu, "delete", tmp_path, diff=True, app_id=GIT_APP, package_id=pkg_id)
     assert gone.result["diff"]["before"]["id"] == pkg_id and gone.result["diff"]["after"] == {}
@@ -172,3 +174,14 @@ def test_a_failed_build_reports_changed_and_the_flat_job(emu, tmp_path):
     job = run.result["job"]
     assert set(job) == {"id", "status", "details", "location", "package_id", "error", "elapsed", "polls", "log_tail"}
     assert job["status"] == "failed" and job["location"].endswith("/jobs/" + job["id"]) and "CE1613" in job["log_tail"]
+
+
+@pytest.mark.parametrize("emulator_args", [["--failed-job-status", "created"]], indirect=True)
+def test_the_specs_job_example_status_created_with_an_error_is_a_failure(emu, tmp_path):
+    run = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="feature/login-page", revision=FAILING,
+                       allow_failure=True)
+    assert run.result["failed"] is True and run.result["changed"] is True
+    assert run.result["job"]["status"] == "failed" and run.result["job"]["error"]["message"].startswith("Build failed")
+    assert "Build failed" in run.result["msg"] and "CE1613" in run.result["job"]["log_tail"]
+    jobs = emu.control("GET", "jobs")
+    assert [j["status"] for j in jobs] == ["created"] and jobs[0]["error"]  # as the emulator answered it

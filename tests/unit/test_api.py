@@ -42,11 +42,11 @@ def test_connect_error_is_retried_even_for_post():
 
 
 def test_backoff_is_jittered_and_capped():
-    retry = _api.make_retry(10, backoff_factor=1, backoff_max=4)
-    for _attempt in range(6):
+    retry = _api.make_retry(10, backoff_factor=1)
+    for _attempt in range(7):
         retry = retry.increment(method="GET", url="/x", error=ReadTimeoutError(None, "/x", "t"))
     values = {retry.get_backoff_time() for _attempt in range(50)}
-    assert all(2 <= v <= 4 for v in values)
+    assert all(_api.BACKOFF_MAX / 2 <= v <= _api.BACKOFF_MAX for v in values)
     assert len(values) > 10
 
 
@@ -95,9 +95,20 @@ def test_streaming_body_memory_does_not_grow_with_file_size(tmp_path):
     assert peaks[1] < peaks[0] * 1.5 + 65536
 
 
-def test_reason_does_not_include_headers():
-    exc = _api.requests.exceptions.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")))
-    assert "Authorization" not in _api._reason(exc)
+def test_errors_of_a_request_that_carried_the_token_do_not_carry_it():
+    import socket  # pylint: disable=import-outside-toplevel
+
+    token = "secret-token-7f3a9c"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: connections are refused
+    client = _api.Client("http://127.0.0.1:%d/api/v4" % port, token, retries=0)
+    with pytest.raises(_api.MendixApiError) as info:
+        client.list_packages("app")
+    cause = info.value.__context__
+    assert token in cause.request.headers["Authorization"]  # the failed request did carry the token
+    assert token not in info.value.message and "Authorization" not in info.value.message
+    assert token not in _api._reason(cause)
 
 
 class _FileServer(object):
@@ -192,3 +203,149 @@ def test_download_checks_the_size_against_the_package(tmp_path):
                 client.download_package("a", "p", handle)
     finally:
         server.close()
+
+
+class _ScriptServer(object):
+    """A real HTTP server that answers GETs from a script: ("status", code, retry_after), ("broken",), ("ok",),
+    ("trickle", seconds between bytes). The last entry repeats."""
+
+    def __init__(self, script):
+        import http.server  # pylint: disable=import-outside-toplevel
+        import threading  # pylint: disable=import-outside-toplevel
+        import time  # pylint: disable=import-outside-toplevel
+
+        outer = self
+        self.script = list(script)
+        self.count = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # pylint: disable=arguments-differ
+                pass
+
+            def do_GET(self):  # pylint: disable=invalid-name
+                step = outer.script[min(outer.count, len(outer.script) - 1)]
+                outer.count += 1
+                body = b'{"packages": [], "pagination": {"offset": 0, "limit": 50, "size": 0}}'
+                if step[0] == "status":
+                    self.send_response(step[1])
+                    if len(step) > 2:
+                        self.send_header("Retry-After", str(step[2]))
+                    body = b'{"error": {"code": %d, "message": "scripted"}}' % step[1]
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if step[0] == "broken":
+                    self.wfile.write(body[:10])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                if step[0] == "trickle":
+                    try:
+                        for byte in body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(step[1])
+                    except OSError:
+                        pass
+                    return
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/api/v4" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _timed(call):
+    import time  # pylint: disable=import-outside-toplevel
+
+    started = time.monotonic()
+    try:
+        return call(), time.monotonic() - started
+    except _api.MendixApiError as exc:
+        return exc, time.monotonic() - started
+
+
+def test_one_budget_covers_retried_statuses_and_broken_bodies():
+    server = _ScriptServer([("status", 503), ("broken",), ("status", 503), ("broken",), ("ok",)])
+    try:
+        client = _api.Client(server.url, "secret-token", retries=3, backoff_factor=0.01)
+        outcome, _elapsed = _timed(lambda: client.list_packages("app"))
+        assert isinstance(outcome, _api.MendixApiError), outcome
+        assert server.count == 4  # retries + 1 requests in all, not (retries + 1) squared
+        client = _api.Client(server.url, "secret-token", retries=4, backoff_factor=0.01)
+        server.count = 0
+        assert _timed(lambda: client.list_packages("app"))[0] == []
+        assert server.count == 5
+    finally:
+        server.close()
+
+
+def test_a_retry_after_beyond_the_cap_fails_at_once_saying_how_long():
+    server = _ScriptServer([("status", 429, 3600)])
+    try:
+        client = _api.Client(server.url, "secret-token", retries=5)
+        outcome, elapsed = _timed(lambda: client.list_packages("app"))
+        assert isinstance(outcome, _api.MendixApiError) and outcome.status == 429
+        assert "asked to wait 3600 seconds" in outcome.message and elapsed < 2 and server.count == 1
+    finally:
+        server.close()
+
+
+def test_a_retry_after_within_the_cap_and_the_deadline_is_honoured():
+    server = _ScriptServer([("status", 429, 1), ("ok",)])
+    try:
+        client = _api.Client(server.url, "secret-token", retries=2)
+        result, elapsed = _timed(lambda: client.list_packages("app"))
+        assert result == [] and 1 <= elapsed < 3 and server.count == 2
+    finally:
+        server.close()
+
+
+def test_a_retry_after_beyond_the_tasks_time_left_fails_at_once():
+    import time  # pylint: disable=import-outside-toplevel
+
+    server = _ScriptServer([("status", 429, 30)])
+    try:
+        client = _api.Client(server.url, "secret-token", retries=5, deadline=time.monotonic() + 5)
+        outcome, elapsed = _timed(lambda: client.list_packages("app"))
+        assert "asked to wait 30 seconds" in outcome.message and elapsed < 2
+    finally:
+        server.close()
+
+
+def test_the_deadline_bounds_a_flapping_server():
+    import time  # pylint: disable=import-outside-toplevel
+
+    server = _ScriptServer([("status", 503)])
+    try:
+        client = _api.Client(server.url, "secret-token", retries=50, backoff_factor=0.5, deadline=time.monotonic() + 3)
+        outcome, elapsed = _timed(lambda: client.list_packages("app"))
+        assert isinstance(outcome, _api.MendixApiError) and elapsed < 4.5, (outcome, elapsed)
+    finally:
+        server.close()
+
+
+def test_a_trickled_answer_cannot_hold_the_call_past_its_deadline():
+    import time  # pylint: disable=import-outside-toplevel
+
+    server = _ScriptServer([("trickle", 0.3)])
+    try:
+        client = _api.Client(server.url, "secret-token", retries=1, timeout=1, deadline=time.monotonic() + 2)
+        outcome, elapsed = _timed(lambda: client.list_packages("app"))
+        assert isinstance(outcome, _api.MendixApiError) and "time bound" in outcome.message and elapsed < 3.5, (outcome, elapsed)
+    finally:
+        server.close()
+
+
+def test_path_segments_are_quoted():
+    client = _api.Client("http://127.0.0.1:9/api/v4", "secret-token")
+    assert client.environment_path("a", "ns/../x", "e?f") == "/apps/a/namespaces/ns%2F..%2Fx/environments/e%3Ff"
+    assert _api.quote("feature/login page") == "feature%2Flogin%20page"

@@ -75,3 +75,12 @@ def test_job_report_has_one_shape_on_success_and_failure():
                                     "job": {"id": "j1", "status": "created", "error": {"message": "boom"}}, "log_tail": "t"})
     assert set(failed) == keys and failed["status"] == "failed" and failed["error"] == {"message": "boom"}
     assert "job" not in failed and failed["log_tail"] == "t"
+
+
+@pytest.mark.parametrize("url,warn", [
+    ("http://api.example.test/api/v4", True), ("HTTP://10.0.0.5:8080/api/v4", True),
+    ("http://127.0.0.1:8080/api/v4", False), ("http://localhost/api/v4", False), ("http://[::1]:80/api/v4", False),
+    ("https://privatecloud.mendixcloud.com/api/v4", False),
+])
+def test_plain_http_to_another_host_is_told(url, warn):
+    assert m.plain_http_off_loopback(url) is warn
