@@ -46,8 +46,10 @@ options:
       - How many times a request is retried on connection errors, on an answer whose body breaks off, and on HTTP 429,
         500, 502, 503 and 504, with jittered exponential backoff (at most 30 seconds between attempts). One budget
         covers all of these for each call.
-      - C(GET), C(PUT) and C(DELETE) are retried; a C(POST) only when the server certainly did not act on it
-        (HTTP 429, or a connection that could not be opened).
+      - C(GET), C(PUT) and C(DELETE) are retried; a C(POST) (a build or upload) only when the server certainly did
+        not act on it - a connection that could not be opened. Not on HTTP 429 either, which the Mendix API does not
+        document, so nothing says such a request was left undone; M(mendix.private_cloud.mx_package) then looks for
+        the package instead of sending the request again.
       - A C(Retry-After) answer is honoured up to 60 seconds and up to the task's time left; the API asking for
         longer fails the call with a message that says how long it asked for.
       - Bound of one call, for a module that does not wait on jobs - O(request_timeout) x (O(retries) + 1) plus the
@@ -98,7 +100,7 @@ options:
   retries:
     description:
       - How many times a request is retried on connection errors, broken answers and on HTTP 429, 500, 502, 503 and 504
-        (a C(POST) only on 429 and on connections that could not be opened), with one budget per call and
+        (a C(POST) only on connections that could not be opened), with one budget per call and
         C(Retry-After) honoured up to 60 seconds.
     type: int
     default: 5

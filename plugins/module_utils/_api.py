@@ -42,11 +42,13 @@ DEFAULT_BASE_URL = "https://privatecloud.mendixcloud.com/api/v4"
 USER_AGENT = "mendix.private_cloud-ansible-collection"
 
 # Statuses retried for requests that are safe to repeat (GET, PUT, DELETE, HEAD). 500 is among them: repeating a
-# read costs nothing, and an API under maintenance answers 500 as often as 503. A POST is retried on 429 only.
+# read costs nothing, and an API under maintenance answers 500 as often as 503. A POST is never sent again after an
+# answer: the Mendix API documents no 429 and so does not promise that a request answered 429 was not carried out.
 RETRY_STATUSES = frozenset([429, 500, 502, 503, 504])
 IDEMPOTENT_METHODS = frozenset(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
-# Answers after which the server may or may not have acted on a POST.
-UNCERTAIN_STATUSES = frozenset([500, 502, 503, 504])
+# Answers after which the server may or may not have acted on a POST (a proxy or gateway may answer any of them after
+# the API has done the work).
+UNCERTAIN_STATUSES = frozenset([429, 500, 502, 503, 504])
 
 SCOPE_BUILD_READ = "mx:privatecloud-build:read"
 SCOPE_BUILD_WRITE = "mx:privatecloud-build:write"
@@ -101,11 +103,12 @@ class RetryAfterTooLong(Exception):
 
 
 class DeadlineRetry(Retry):
-    """The one retry policy: urllib3's Retry with full jitter on the backoff, POST retried on 429 only, and every
-    pause bounded by the call's deadline.
+    """The one retry policy: urllib3's Retry with full jitter on the backoff, a POST never sent again once the server
+    has answered or may have read it, and every pause bounded by the call's deadline.
 
-    A POST is otherwise not in allowed_methods, so read errors (the request may have been processed) raise at
-    once, while connect errors (nothing was sent) are retried as for any method. A Retry-After longer than
+    A POST is not in allowed_methods, so read errors (the request may have been processed) raise at once, while
+    connect errors (nothing was sent) are retried as for any method. No status retries a POST, 429 included: the API
+    documents no 429, so nothing says the request was left undone (a gateway may answer 429 after the API acted). A Retry-After longer than
     RETRY_AFTER_CAP or than the time left raises RetryAfterTooLong instead of sleeping through the deadline.
     """
 
@@ -134,7 +137,7 @@ class DeadlineRetry(Retry):
 
     def is_retry(self, method, status_code, has_retry_after=False):
         if method and method.upper() == "POST":
-            return bool(self.total) and status_code == 429
+            return False
         return super(DeadlineRetry, self).is_retry(method, status_code, has_retry_after)
 
     def sleep_for_retry(self, response):
@@ -158,7 +161,7 @@ class DeadlineRetry(Retry):
 
 
 def make_retry(retries, backoff_factor=0.5):
-    """The Retry policy: GET/PUT/DELETE on 429/500/502/503/504 and connection errors, POST on 429 and refused connects."""
+    """The Retry policy: GET/PUT/DELETE on 429/500/502/503/504 and connection errors, POST on refused connects only."""
     kwargs = dict(
         total=retries,
         connect=retries,
@@ -265,6 +268,8 @@ def error_message(method, path, status, body, scopes=None):
             msg += ". This operation needs a Personal Access Token with the scope %s." % scopes
         else:
             msg += ". Check that the Personal Access Token is valid and has the scopes this operation needs."
+    elif status == 429 and method == "POST":
+        msg += (". The request was not sent again: the API does not promise that a request answered 429 was left undone.")
     elif status == 429:
         msg += ". The API's rate limit was still exceeded after the retries; raise retries or run fewer requests at once."
     return msg

@@ -13,7 +13,7 @@ from ansible_collections.mendix.private_cloud.plugins.module_utils import _api
 @pytest.mark.parametrize("method,status,retried", [
     ("GET", 429, True), ("GET", 502, True), ("GET", 503, True), ("GET", 504, True), ("GET", 500, True),
     ("GET", 404, False), ("DELETE", 503, True), ("PUT", 502, True),
-    ("POST", 429, True), ("POST", 502, False), ("POST", 503, False), ("POST", 504, False), ("POST", 500, False),
+    ("POST", 429, False), ("POST", 502, False), ("POST", 503, False), ("POST", 504, False), ("POST", 500, False),
 ])
 def test_status_retry_rules(method, status, retried):
     assert _api.make_retry(3).is_retry(method, status, has_retry_after=False) is retried

@@ -14,10 +14,16 @@ from aiohttp import web
 
 from .common import API, FILES, ApiError, _is_uuid
 
-FAULT_KINDS = ("429", "500", "502", "503", "504", "reset", "slow", "lost_response", "truncate", "missing_fields")
-# truncate (send half of the body, then drop the connection) and missing_fields (answer without fields a client relies
-# on: a job's id and packageId, a manifest's deployment and container) are only injected when asked for by name.
-DEFAULT_FAULT_KINDS = [k for k in FAULT_KINDS if k not in ("truncate", "missing_fields")]
+# Faults named by a status answer it before the request is carried out. The acted_ ones carry the request out first and
+# then answer the status instead of the route's answer, as a gateway does when the API's answer reaches it too late
+# (504), broken (502) or while it goes down (503); acted_429 is a proxy's rate limit counted after forwarding.
+ACTED_FAULTS = {"acted_429": 429, "acted_502": 502, "acted_503": 503, "acted_504": 504}
+FAULT_KINDS = ("429", "500", "502", "503", "504", "reset", "slow", "lost_response", "truncate", "missing_fields",
+               *ACTED_FAULTS)
+# truncate (send half of the body, then drop the connection), missing_fields (answer without fields a client relies
+# on: a job's id and packageId, a manifest's deployment and container) and acted_429 (which no documented server does)
+# are only injected when asked for by name.
+DEFAULT_FAULT_KINDS = [k for k in FAULT_KINDS if k not in ("truncate", "missing_fields", "acted_429")]
 MISSING_FIELDS = {"job": ("id", "packageId"), "environment": ("deployment", "container")}
 # The request log keeps the newest entries only, so that a week-long soak does not grow without bound.
 DEFAULT_REQUEST_LOG_LIMIT = 100_000
@@ -82,6 +88,12 @@ class Middleware:
                        405: f"Method {request.method} is not allowed here; allowed: {headers.get('Allow', '')}"}
             response = ApiError(exc.status, message.get(exc.status, exc.reason), headers=headers).response()
         entry["status"] = request.get("download_status") or response.status  # a file answer's 200 or 206
+        if fault in ACTED_FAULTS:
+            entry["acted_status"] = entry["status"]  # what the route answered, before the fault replaced it
+            entry["status"] = ACTED_FAULTS[fault]
+            headers = {"Retry-After": str(self.faults.get("retry_after", 1))} if fault == "acted_429" else {}
+            return ApiError(ACTED_FAULTS[fault], f"Injected fault: HTTP {ACTED_FAULTS[fault]} after the request was carried out",
+                            headers=headers).response()
         if fault == "lost_response":
             return self._drop(request)
         if fault == "truncate" and isinstance(response, web.Response) and isinstance(response.body, bytes):
