@@ -164,6 +164,40 @@ def pytest(args):
     run(cmd, env=tool_env())
 
 
+OLDEST_VENV = os.path.join(ROOT, ".venv-oldest")
+OLDEST_REQUIREMENTS = os.path.join(ROOT, "tests", "requirements-oldest.txt")
+# Integration tests that exercise the HTTP client hardest: retries, lost answers, deadlines, streamed downloads.
+OLDEST_INTEGRATION = ["tests/integration/test_faults.py", "tests/integration/test_download.py", "tests/integration/test_bounds.py"]
+
+
+def oldest(_args=None):
+    """The oldest requests and urllib3 the collection claims: the unit tests on them, then integration tests whose
+    modules run with that environment's Python."""
+    setup()
+    step("oldest requests and urllib3 (tests/requirements-oldest.txt)")
+    with open(OLDEST_REQUIREMENTS, "rb") as handle:
+        stamp = hashlib.sha256(handle.read()).hexdigest()
+    stamp_path = os.path.join(OLDEST_VENV, ".requirements.sha256")
+    python = os.path.join(OLDEST_VENV, "bin", "python")
+    current = open(stamp_path, encoding="utf-8").read().strip() if os.path.exists(stamp_path) else None
+    if current != stamp:
+        if not os.path.exists(python):
+            run([sys.executable, "-m", "venv", OLDEST_VENV])
+        run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", OLDEST_REQUIREMENTS])
+        with open(stamp_path, "w", encoding="utf-8") as handle:
+            handle.write(stamp + "\n")
+    pins = dict(line.split("==") for line in open(OLDEST_REQUIREMENTS, encoding="utf-8").read().split()
+                if "==" in line and not line.startswith("#"))
+    found = subprocess.run([python, "-c", "import requests, urllib3; print(requests.__version__, urllib3.__version__)"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    if found != [pins["requests"], pins["urllib3"]]:
+        raise SystemExit(f"{OLDEST_VENV} has requests {found[0]} and urllib3 {found[1]}, not the pinned oldest")
+    print(f"requests {found[0]}, urllib3 {found[1]}", flush=True)
+    ini = ["-c", os.path.join(ROOT, "tests", "pytest.ini"), "--rootdir", ROOT]
+    run([python, "-m", "pytest", *ini, "tests/unit"], env=tool_env())
+    run([PY, "-m", "pytest", *ini, *OLDEST_INTEGRATION], env=tool_env(ANSIBLE_PYTHON_INTERPRETER=python))
+
+
 def changelog(_args=None):
     setup()
     step("antsibull-changelog lint")
@@ -271,6 +305,7 @@ def test(args):
     started = time.monotonic()
     setup()
     pytest(args)
+    oldest()
     changelog()
     lint()
     sanity()
@@ -297,6 +332,7 @@ def main():
     p_py.add_argument("pytest_args", nargs="*")
     p_py.set_defaults(func=pytest)
     sub.add_parser("sanity", help="only ansible-test sanity").set_defaults(func=sanity)
+    sub.add_parser("oldest", help="only the tests on the oldest requests and urllib3 claimed").set_defaults(func=oldest)
     p_bench = sub.add_parser("bench", help="the benchmark suite; writes tests/benchmarks/RESULTS.md (--quick: small, no file)")
     p_bench.add_argument("--quick", action="store_true")
     p_bench.add_argument("--only", help="comma-separated figures: wait,polls,build,upload,download,get,list,parallel")

@@ -60,7 +60,7 @@ notes:
   - Proxies are taken from the environment (E(HTTPS_PROXY), E(HTTP_PROXY), E(NO_PROXY)), as the Python C(requests)
     library does.
 requirements:
-  - requests >= 2.25 (Python library)
+  - requests >= 2.25 and urllib3 >= 1.26 (Python libraries)
 """
 
     # Lookup and other plugins: the same options, also settable through environment variables and variables.
@@ -105,5 +105,5 @@ options:
     type: int
     default: 5
 requirements:
-  - requests >= 2.25 (Python library)
+  - requests >= 2.25 and urllib3 >= 1.26 (Python libraries)
 """

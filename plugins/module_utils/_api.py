@@ -21,6 +21,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
+from http.client import IncompleteRead
 
 from ansible.module_utils.six.moves.urllib.parse import quote as _quote
 
@@ -130,7 +131,8 @@ class DeadlineRetry(Retry):
         return super(DeadlineRetry, self).increment(*args, **kwargs)
 
     def get_backoff_time(self):
-        base = super(DeadlineRetry, self).get_backoff_time()
+        # Capped here too: urllib3 1.26 takes no backoff_max argument and caps at its own 120 s.
+        base = min(super(DeadlineRetry, self).get_backoff_time(), BACKOFF_MAX)
         if base <= 0:
             return 0
         return random.uniform(base / 2.0, base)
@@ -353,16 +355,18 @@ class Client(object):
     @staticmethod
     def _read_body(resp, retry):
         """The answer's body, read as it arrives (read1: what one socket read gives), with the deadline checked after
-        every read, so that neither a large body nor one trickled a byte at a time can hold the call."""
-        raw = resp.raw
-        read1 = getattr(raw, "read1", None)  # urllib3 2; 1.26 reads blocks of 64 KiB
+        every read, so that neither a large body nor one trickled a byte at a time can hold the call. A body shorter
+        than its Content-Length is a broken answer, whatever the urllib3 version."""
+        read, release = _block_reader(resp)
         chunks = []
+        got = 0
         try:
             while True:
-                chunk = read1(CHUNK_SIZE, decode_content=True) if read1 else raw.read(65536, decode_content=True)
+                chunk = read()
                 if not chunk:
-                    return b"".join(chunks)
+                    break
                 chunks.append(chunk)
+                got += len(chunk)
                 left = retry.left()
                 if left is not None and left <= 0:
                     resp.close()
@@ -371,6 +375,14 @@ class Client(object):
             raise requests.exceptions.ChunkedEncodingError(exc)
         except ReadTimeoutError as exc:
             raise requests.exceptions.ConnectionError(exc)
+        except IncompleteRead as exc:
+            raise requests.exceptions.ChunkedEncodingError(ProtocolError("the answer broke off: %r" % exc))
+        short = _short_of(resp, got)
+        if short:
+            resp.close()
+            raise requests.exceptions.ChunkedEncodingError(ProtocolError("the answer broke off: %s" % short))
+        release()
+        return b"".join(chunks)
 
     def request(self, method, path, scopes=None, ok=(200,), params=None, json_body=None, data=None, headers=None,
                 timeout=None):
@@ -593,8 +605,13 @@ class Client(object):
                 else:
                     raise MendixApiError("GET %s: the download failed with HTTP %s" % (where, resp.status_code),
                                          status=resp.status_code)
+                got = 0
                 for chunk in resp.iter_content(CHUNK_SIZE):
                     handle.write(chunk)
+                    got += len(chunk)
+                short = _short_of(resp, got)
+                if short:  # urllib3 1.26 ends a stream that broke off early without an error
+                    raise DownloadBroken("GET %s: the download broke off after %d bytes (%s)" % (where, handle.tell(), short))
         except requests.exceptions.SSLError as exc:
             raise MendixApiError("GET %s: TLS certificate verification failed (%s). Set ca_path to the CA bundle that "
                                  "signed the download server's certificate." % (where, _reason(exc)))
@@ -613,6 +630,32 @@ class Client(object):
     def put_environment(self, app_id, namespace_id, environment_id, manifest):
         return self._accepted("PUT", self.environment_path(app_id, namespace_id, environment_id), SCOPES_DEPLOY_WRITE,
                               json_body=manifest, headers={"Content-Type": "application/json"})
+
+
+def _block_reader(resp):
+    """(read, release): read() gives the next block of the body as soon as a socket read brings it (b"" at the end);
+    release() hands the connection back to the pool once the body was read to its end."""
+    raw = resp.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is not None:  # urllib3 2
+        return (lambda: read1(CHUNK_SIZE, decode_content=True)), (lambda: None)
+    fp = getattr(raw, "_fp", None)
+    if fp is not None and hasattr(fp, "read1") and not resp.headers.get("Content-Encoding"):
+        # urllib3 1.26 has no read1, and its read(amt) waits for amt bytes, which a server trickling its answer can
+        # make last for ever; its http.client response's read1 gives what one socket read brings.
+        return (lambda: fp.read1(CHUNK_SIZE)), raw.release_conn
+    return (lambda: raw.read(65536, decode_content=True)), (lambda: None)
+
+
+def _short_of(resp, got):
+    """Why a body of `got` bytes falls short of the answer's Content-Length, or None when it does not (or cannot tell:
+    an encoded body's length is not the Content-Length)."""
+    length = resp.headers.get("Content-Length", "")
+    if resp.headers.get("Content-Encoding") or not length.isdigit() or resp.request is None or resp.request.method == "HEAD":
+        return None
+    if got < int(length):
+        return "%d of %s bytes" % (got, length)
+    return None
 
 
 def quote(segment):

@@ -63,10 +63,15 @@ def test_wait_rides_through_an_emulator_restart(tmp_path):
 
 
 def test_fault_soak_small(emu, tmp_path):
-    """The soak of tests/reliability/soak.py in small: every request may be faulted, lost responses included."""
-    from soak import soak  # pylint: disable=import-outside-toplevel
+    """The soak of tests/integration/soak.py in small: builds and uploads, every request may be faulted, every kind."""
+    from soak import KINDS, healthy, soak  # pylint: disable=import-outside-toplevel
+    from mxpc_emulator.middleware import FAULT_KINDS  # pylint: disable=import-outside-toplevel
 
-    report = soak(emu, cycles=4, rate=0.2, seed=11, workdir=tmp_path, wait_timeout=8)
-    assert report["converged"] == report["cycles"] == 4
-    assert report["duplicates"] == 0 and report["lost"] == 0
+    report = soak(emu, cycles=6, rate=0.25, seed=11, workdir=tmp_path, wait_timeout=8)
+    assert sorted(KINDS) == sorted(FAULT_KINDS)
+    assert (report["builds"], report["uploads"]) == (3, 3)
+    assert report["converged"] == report["cycles"] == 6, report
+    assert report["requests_per_cycle"] == {1: 6}, report
+    assert (report["duplicates"], report["lost"], report["wrong_hand_over"], report["jobs_pending_at_end"]) == (0, 0, 0, 0)
+    assert healthy(report)
     assert report["faults_injected"] > 0

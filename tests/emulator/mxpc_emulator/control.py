@@ -1,5 +1,6 @@
 """The control API under /_emulator/: request log, reset, faults, settings, jobs, test data, health."""
 
+import json
 import random
 import re
 import time
@@ -24,6 +25,12 @@ def add_routes(router, emu):
     router.add_get(CONTROL + "/jobs", emu.control_jobs)
     router.add_post(CONTROL + "/jobs/finish", emu.control_finish_jobs)
     router.add_post(CONTROL + "/packages", emu.control_add_packages)
+
+
+def _public_params(raw):
+    """A job's request as the API got it (branch, revision, version, description, file_name...), without internals."""
+    params = json.loads(raw)
+    return {k: v for k, v in params.items() if k not in ("tmp_path", "manifest")}
 
 
 class ControlApi:
@@ -77,7 +84,8 @@ class ControlApi:
 
     async def control_jobs(self, _request):
         rows = self.store.db.execute("SELECT * FROM jobs ORDER BY created_ts").fetchall()
-        jobs = [dict(self.job_body(row), kind=row["kind"], appId=row["app_id"], createdAt=row["created_ts"], dueAt=row["due_ts"])
+        jobs = [dict(self.job_body(row), kind=row["kind"], appId=row["app_id"], createdAt=row["created_ts"], dueAt=row["due_ts"],
+                     pending=row["status"] == "pending", params=_public_params(row["params"]))
                 for row in rows]
         return web.json_response(jobs)
 

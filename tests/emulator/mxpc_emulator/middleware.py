@@ -49,6 +49,7 @@ class Middleware:
         if not download and not request.path.startswith(API + "/") and request.path != API:
             return await handler(request)
         arrived = datetime.datetime.now(datetime.timezone.utc)
+        clock = time.monotonic()
         token = self.tokens.get(self._raw_token(request) or "")
         entry = {
             "time": arrived.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -88,6 +89,15 @@ class Middleware:
                        405: f"Method {request.method} is not allowed here; allowed: {headers.get('Allow', '')}"}
             response = ApiError(exc.status, message.get(exc.status, exc.reason), headers=headers).response()
         entry["status"] = request.get("download_status") or response.status  # a file answer's 200 or 206
+        if download and not fault and isinstance(response, web.FileResponse):
+            # The file is sent here rather than after the middleware, so that `seconds` covers the transfer.
+            try:
+                await response.prepare(request)
+                await response.write_eof()
+            except (ConnectionError, RuntimeError):
+                return response
+        # From the request's headers to the end of the answer: an upload's body arriving, a download's file sent.
+        entry["seconds"] = round(time.monotonic() - clock, 6)
         if fault in ACTED_FAULTS:
             entry["acted_status"] = entry["status"]  # what the route answered, before the fault replaced it
             entry["status"] = ACTED_FAULTS[fault]
