@@ -17,6 +17,14 @@ options:
       - If not set, the environment variable E(MENDIX_PRIVATE_CLOUD_URL) is used, then the default.
     type: str
     default: https://privatecloud.mendixcloud.com/api/v4
+  repository_url:
+    description:
+      - Base URL of the Mendix App Repository API, ending in C(/v1), for the branches and commits of an app's
+        repository (M(mendix.private_cloud.mx_branch_info), and M(mendix.private_cloud.mx_package) building the
+        head of a branch). The token needs the scope C(mx:modelrepository:repo:read) there.
+      - If not set, the environment variable E(MENDIX_REPOSITORY_URL) is used, then the default.
+    type: str
+    default: https://repository.api.mendix.com/v1
   token:
     description:
       - "Mendix Personal Access Token (PAT), sent as C(Authorization: MxToken <token>)."

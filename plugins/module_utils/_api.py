@@ -260,11 +260,16 @@ def error_message(method, path, status, body, scopes=None):
         reasons = ["%s: %s" % (p.get("name"), p.get("reason")) for p in params if isinstance(p, dict)]
         if reasons:
             detail = "%s (%s)" % (detail, "; ".join(reasons)) if detail else "; ".join(reasons)
+    elif isinstance(body, dict) and body.get("errorMessage"):  # the App Repository API's envelope
+        detail = str(body["errorMessage"])
+        if body.get("errorCode"):
+            detail += " (%s)" % body["errorCode"]
     msg = "%s %s failed with HTTP %s" % (method, path, status)
     if detail:
         msg += ": %s" % detail
     if status == 401:
-        msg += ". Set token (or the MENDIX_PAT environment variable) to a Mendix Personal Access Token."
+        msg += ". Set token (or the MENDIX_PAT environment variable) to a Mendix Personal Access Token"
+        msg += (" with the scope %s." % scopes) if scopes else "."
     elif status == 403:
         if scopes:
             msg += ". This operation needs a Personal Access Token with the scope %s." % scopes

@@ -24,9 +24,11 @@ from ansible_collections.mendix.private_cloud.plugins.module_utils._api import (
     MendixApiError,
 )
 from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import JobFailed, JobTimeout, JobWaiter
+from ansible_collections.mendix.private_cloud.plugins.module_utils._repository import DEFAULT_REPOSITORY_URL, RepositoryClient
 
 CONNECTION_ARGSPEC = dict(
     base_url=dict(type="str", default=DEFAULT_BASE_URL, fallback=(env_fallback, ["MENDIX_PRIVATE_CLOUD_URL"])),
+    repository_url=dict(type="str", default=DEFAULT_REPOSITORY_URL, fallback=(env_fallback, ["MENDIX_REPOSITORY_URL"])),
     token=dict(type="str", no_log=True, aliases=["pat"], fallback=(env_fallback, ["MENDIX_PAT"])),
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),
@@ -71,10 +73,12 @@ def check_length(name, value, low, high, hint=""):
     return []
 
 
-def check_build(branch, revision, version):
+def check_build(branch, revision, version, head_ok=False):
+    """A build's branch, revision and version; with head_ok, no revision means the branch's head."""
     errors = []
     errors += check_length("branch", branch, 1, 200, " (for SVN apps the main line is trunk)")
-    errors += check_length("revision", revision, 1, 50, " (an SVN revision number or a git commit hash)")
+    if revision is not None or not head_ok:
+        errors += check_length("revision", revision, 1, 50, " (an SVN revision number or a git commit hash)")
     if version is not None and (len(version) > 20 or not VERSION_RE.match(version)):
         errors.append("version must be in x.y.z format with at most 20 characters, for example 1.2.3; got %r" % version)
     return errors
@@ -176,6 +180,7 @@ class MendixModule(AnsibleModule):
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests") + " " + WHERE_TO_RUN, exception=REQUESTS_IMPORT_ERROR)
         self._client = None
+        self._repository = None
 
     def wait_errors(self):
         """What is wrong with the shared wait options, if the module has them (checked with the module's own)."""
@@ -212,6 +217,21 @@ class MendixModule(AnsibleModule):
             self._client = Client(url, p["token"], validate_certs=p["validate_certs"], ca_path=p.get("ca_path"),
                                   timeout=p["request_timeout"], retries=p["retries"], deadline=self.deadline())
         return self._client
+
+    @property
+    def repository(self):
+        """The App Repository API client, with the Build API client's token, TLS settings, retries and deadline."""
+        if self._repository is None:
+            client = self.client
+            url = self.params.get("repository_url") or ""
+            if not re.match(r"^https?://[^/]+", url):
+                self.fail_on(["repository_url must be an http(s) URL such as %s, got %r" % (DEFAULT_REPOSITORY_URL, url)])
+            if plain_http_off_loopback(url):
+                self.warn("repository_url %s is plain http to another host: the token travels unencrypted. Use https." % url)
+            p = self.params
+            self._repository = RepositoryClient(url, p["token"], validate_certs=p["validate_certs"], ca_path=p.get("ca_path"),
+                                                timeout=p["request_timeout"], retries=p["retries"], deadline=client.deadline)
+        return self._repository
 
     def deadline(self):
         """The task's bound on the monotonic clock: wait_timeout plus one request_timeout after the module started,

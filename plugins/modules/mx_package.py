@@ -22,6 +22,9 @@ description:
     C(<version>.<first 8 characters of the hash>) for git) and its C(fileName) (C(<branch>-<modelVersion>.mda),
     C(MainLine) for the SVN trunk) say so. A package whose model version fits but that nothing ties to the
     branch is never taken as the match; the module builds and warns why.
+  - Without O(revision), the head of O(branch) is built - its latest commit, asked of the App Repository API at
+    O(repository_url) first (also in check mode). The revision it resolved to is in RV(resolved_revision) and in the
+    diff, and from then on the task is that build: a re-run while the head has not moved is V(ok).
   - An upload is identified by its content. The stored file name is the file name given (or the base name of
     O(src)) with C(.sha256-<first 16 hex digits of the file's SHA-256>) inserted before C(.mda), so a re-run with
     the same file finds it without downloading anything, and another file with the same name and size is uploaded.
@@ -66,6 +69,9 @@ options:
   revision:
     description:
       - Revision to build, 1 to 50 characters; an SVN revision number or a git commit hash (full, or 7 characters or more).
+      - Without it, the branch's latest commit (its head), found through the App Repository API; the token then also
+        needs the scope C(mx:modelrepository:repo:read). For an SVN branch other than C(trunk), the App Repository API's
+        name of the branch is C(branches/<branch>); the module maps it (see M(mendix.private_cloud.mx_branch_info)).
     type: str
   version:
     description:
@@ -145,6 +151,18 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ build.package_id }}"
 
+- name: Build the head of main (a nightly schedule); ok while main has not moved
+  mendix.private_cloud.mx_package:
+    app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
+    branch: main
+    version: 1.1.0
+  delegate_to: localhost
+  register: nightly
+
+- name: Show the commit that was built
+  ansible.builtin.debug:
+    msg: "{{ nightly.resolved_revision }}"
+
 - name: Start an SVN build without waiting, then wait for it separately
   mendix.private_cloud.mx_package:
     app_id: 7b3f1c2e-5d4a-4e8b-9c6f-0a1b2c3d4e5f
@@ -172,6 +190,17 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+resolved_revision:
+  description: The revision the head of O(branch) was when O(revision) was not given.
+  returned: when O(revision) was not given for a build
+  type: str
+  sample: 6f995268a3c14d0e8b2f7a9c1d3e5f7081a2b3c4
+resolved_from:
+  description: Where RV(resolved_revision) comes from - C(branch) (the App Repository API's name of the branch),
+    C(date) and C(message) of its latest commit.
+  returned: when O(revision) was not given for a build
+  type: dict
+  sample: {"branch": "main", "date": "2026-11-01T09:00:00Z", "message": "Fix the login page"}
 package_id:
   description: ID of the package built, uploaded, found or deleted.
   returned: when a package is known
@@ -320,7 +349,7 @@ def check_input(module):
         return None, errors + check_uuid("package_id", p.get("package_id"), "the UUID of the package to delete")
     if p.get("src") is not None:
         return "upload", errors + check_src(p["src"]) + check_file_name(p.get("file_name"))
-    return "build", errors + check_build(p.get("branch"), p.get("revision"), p.get("version"))
+    return "build", errors + check_build(p.get("branch"), p.get("revision"), p.get("version"), head_ok=True)
 
 
 def main():
@@ -343,8 +372,7 @@ def main():
         wait=True,
         supports_check_mode=True,
         required_if=[("state", "absent", ["package_id"]), ("state", "present", ["branch", "src"], True)],
-        required_together=[("branch", "revision")],
-        required_by={"version": "branch", "description": "branch", "file_name": "src"},
+        required_by={"version": "branch", "description": "branch", "revision": "branch", "file_name": "src"},
         mutually_exclusive=[("src", "branch"), ("src", "revision"), ("package_id", "branch"), ("package_id", "revision"),
                             ("package_id", "src")],
     )
@@ -410,6 +438,8 @@ class PackageTask(object):
     def present(self, mode):
         p = self.p
         if mode == "build":
+            if not p["revision"]:
+                self.resolve_head()
             want = Build(p)
         else:
             want = Upload(p)
@@ -452,6 +482,17 @@ class PackageTask(object):
         if not p["wait"]:
             self.exit(diff=diff)
         self.finish(journal, key, self.started, diff)
+
+    def resolve_head(self):
+        """The branch's latest commit becomes the revision to build (the App Repository API; one request as a rule)."""
+        p = self.p
+        vcs = None if p["vcs"] == "auto" else p["vcs"]
+        vcs, name, commit = self.module.repository.head(self.app_id, p["branch"], vcs)
+        if vcs and p["vcs"] == "auto":
+            p["vcs"] = vcs  # the repository said which; the identity rules need not guess
+        p["revision"] = str(commit["id"])
+        self.result.update(resolved_revision=p["revision"],
+                           resolved_from=dict(branch=name, date=commit.get("date"), message=commit.get("message")))
 
     def running_job(self, journal, key, want):
         """(job, None) for the journal's unfinished job of this identity, (None, package) when that job has just ended

@@ -64,7 +64,8 @@ def run_playbook(emu, name, tmp_path, token=ADMIN, check=False, diff=False, verb
     if verbosity:
         cmd.append("-" + "v" * verbosity)
     run_env = dict(os.environ)
-    run_env.update({"MENDIX_PRIVATE_CLOUD_URL": base_url or emu.url, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
+    run_env.update({"MENDIX_PRIVATE_CLOUD_URL": base_url or emu.url, "MENDIX_REPOSITORY_URL": repository_url(emu),
+                    "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
                     "MENDIX_JOB_JOURNAL_DIR": str(tmp_path / "journal")})
     if token is None:
         run_env.pop("MENDIX_PAT", None)
@@ -73,6 +74,11 @@ def run_playbook(emu, name, tmp_path, token=ADMIN, check=False, diff=False, verb
     run_env.update(env or {})
     proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=600, check=False)
     return Run(proc, result_file)
+
+
+def repository_url(emu):
+    """The emulator's App Repository API: /v1 on the same server as the Build API's /api/v4."""
+    return emu.url.rsplit("/api/v4", 1)[0] + "/v1"
 
 
 def digest_name(path, name=None):

@@ -221,11 +221,18 @@ class BuildApi:
         name = request.match_info["fileName"]
         headers = {"Content-Type": "application/octet-stream", "Content-Disposition": f'attachment; filename="{name}"'}
         size = os.path.getsize(path)
-        match = re.match(r"^bytes=(\d+)-$", request.headers.get("Range", ""))
-        start = int(match.group(1)) if match and int(match.group(1)) < size else 0
-        request["download_status"] = 206 if start else 200
-        if request.get("fault") == "truncate":
-            if start:
-                headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
-            return await self._send_half(request, 206 if start else 200, headers, _file_chunks(path, start), total=size - start)
-        return web.FileResponse(path, headers=headers)
+        # One range, "bytes=N-" or "bytes=N-M"; any other Range header is ignored and the whole file sent, as HTTP allows.
+        match = re.match(r"^bytes=(\d+)-(\d*)$", request.headers.get("Range", ""))
+        start, end = 0, size - 1
+        if match and int(match.group(1)) < size and (not match.group(2) or int(match.group(2)) >= int(match.group(1))):
+            start, end = int(match.group(1)), min(size - 1, int(match.group(2))) if match.group(2) else size - 1
+        ranged = (start, end) != (0, size - 1)
+        status = request["download_status"] = 206 if ranged else 200
+        if ranged:
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        send = self._send_half if request.get("fault") == "truncate" else self._send_whole
+        length = end - start + 1
+        try:
+            return await send(request, status, headers, _file_chunks(path, start, length), total=length)
+        except ConnectionError:  # the client went away mid-way: nothing left to answer
+            return self._drop(request)

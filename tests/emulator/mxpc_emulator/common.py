@@ -12,13 +12,17 @@ VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 CHUNK = 1024 * 1024
 
 
-def _file_chunks(path, start=0):
+def _file_chunks(path, start=0, length=None):
+    """A file's bytes from `start`, `length` of them (None: to the end), in blocks."""
+    left = length
     with open(path, "rb") as handle:
         handle.seek(start)
-        while True:
-            chunk = handle.read(CHUNK)
+        while left is None or left > 0:
+            chunk = handle.read(CHUNK if left is None else min(CHUNK, left))
             if not chunk:
                 return
+            if left is not None:
+                left -= len(chunk)
             yield chunk
 
 

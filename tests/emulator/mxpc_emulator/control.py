@@ -3,10 +3,12 @@
 import json
 import random
 import re
+import secrets
 import time
 
 from aiohttp import web
 
+from . import repo_api
 from . import seed as seedmod
 from .middleware import FAULT_KINDS, NO_FAULTS
 
@@ -25,6 +27,7 @@ def add_routes(router, emu):
     router.add_get(CONTROL + "/jobs", emu.control_jobs)
     router.add_post(CONTROL + "/jobs/finish", emu.control_finish_jobs)
     router.add_post(CONTROL + "/packages", emu.control_add_packages)
+    router.add_post(CONTROL + "/commits", emu.control_add_commit)
 
 
 def _public_params(raw):
@@ -104,6 +107,30 @@ class ControlApi:
             return web.json_response({"error": "body is {appId: a seeded app, count: N}"}, status=400)
         ids = self.store.add_packages(app, count, body.get("version", "0.9.0"))
         return web.json_response({"created": len(ids), "first": ids[0] if ids else None, "last": ids[-1] if ids else None})
+
+    async def control_add_commit(self, request):
+        """A new head for a branch: {appId, branch (either API's name), revision?, message?, author?}. Without a
+        revision, a new one is made: 40 hex digits for git, the app's highest revision + 1 for SVN."""
+        try:
+            body = await request.json()
+            app = self.store.apps[str(body["appId"]).lower()]
+            branch = repo_api.build_branch_name(app, str(body["branch"]))
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "body is {appId: a seeded app, branch: a name, revision?, message?}"}, status=400)
+        revision = body.get("revision")
+        if revision is None:
+            if app["vcs"] == "git":
+                revision = secrets.token_hex(20)
+            else:
+                known = [int(r) for revs in self.store.branches[app["id"]].values() for r in revs if str(r).isdigit()]
+                revision = str(max(known, default=0) + 1)
+        meta = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        for key in ("message", "author", "mendixVersion", "relatedStories"):
+            if body.get(key) is not None:
+                meta[key] = body[key]
+        self.store.add_commit(app["id"], branch, str(revision), meta)
+        return web.json_response({"appId": app["id"], "branch": repo_api.repo_branch_name(app, branch),
+                                  "buildBranch": branch, "revision": str(revision)})
 
     async def control_get_settings(self, _request):
         return web.json_response(self.store.settings)

@@ -71,7 +71,7 @@ class JobRunner:
     def _finish_build(self, row, app, params):
         branch, revision = params["branch"], params["revision"]
         vcs = app["vcs"]
-        revisions = app["branches"].get(branch)
+        revisions = self.store.branches[app["id"]].get(branch)
         if revisions is None:
             detail = ""
             if vcs == "svn" and branch.replace(" ", "").lower() == "mainline":

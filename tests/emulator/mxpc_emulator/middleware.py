@@ -13,6 +13,7 @@ import time
 from aiohttp import web
 
 from .common import API, FILES, ApiError, _is_uuid
+from .repo_api import REPO, RepoError
 
 # Faults named by a status answer it before the request is carried out. The acted_ ones carry the request out first and
 # then answer the status instead of the route's answer, as a gateway does when the API's answer reaches it too late
@@ -46,8 +47,10 @@ class Middleware:
     @web.middleware
     async def api_middleware(self, request, handler):
         download = request.path.startswith(FILES)
-        if not download and not request.path.startswith(API + "/") and request.path != API:
+        repo = request.path.startswith(REPO + "/")
+        if not download and not repo and not request.path.startswith(API + "/") and request.path != API:
             return await handler(request)
+        error_class = RepoError if repo else ApiError
         arrived = datetime.datetime.now(datetime.timezone.utc)
         clock = time.monotonic()
         token = self.tokens.get(self._raw_token(request) or "")
@@ -72,14 +75,14 @@ class Middleware:
         if fault in ("429", "500", "502", "503", "504"):
             headers = {"Retry-After": str(self.faults.get("retry_after", 1))} if fault == "429" else {}
             entry["status"] = int(fault)
-            return ApiError(int(fault), f"Injected fault: HTTP {fault}", headers=headers).response()
+            return error_class(int(fault), f"Injected fault: HTTP {fault}", headers=headers).response()
         if fault == "slow":
             await asyncio.sleep(float(self.faults["slow_seconds"]))
         try:
             if not download:  # download URLs are not the API's: no rate limit
                 self._check_rate(token)
             response = await handler(request)
-        except ApiError as exc:
+        except (ApiError, RepoError) as exc:
             response = exc.response()
         except web.HTTPException as exc:  # the router's 404 and 405, in the API's envelope
             headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else {}
@@ -87,23 +90,16 @@ class Middleware:
                 headers["Allow"] = "POST"  # not the methods of /packages/{packageId}, whose pattern also matches
             message = {404: f"No route for {request.method} {request.path}",
                        405: f"Method {request.method} is not allowed here; allowed: {headers.get('Allow', '')}"}
-            response = ApiError(exc.status, message.get(exc.status, exc.reason), headers=headers).response()
+            response = error_class(exc.status, message.get(exc.status, exc.reason), headers=headers).response()
         entry["status"] = request.get("download_status") or response.status  # a file answer's 200 or 206
-        if download and not fault and isinstance(response, web.FileResponse):
-            # The file is sent here rather than after the middleware, so that `seconds` covers the transfer.
-            try:
-                await response.prepare(request)
-                await response.write_eof()
-            except (ConnectionError, RuntimeError):
-                return response
         # From the request's headers to the end of the answer: an upload's body arriving, a download's file sent.
         entry["seconds"] = round(time.monotonic() - clock, 6)
         if fault in ACTED_FAULTS:
             entry["acted_status"] = entry["status"]  # what the route answered, before the fault replaced it
             entry["status"] = ACTED_FAULTS[fault]
             headers = {"Retry-After": str(self.faults.get("retry_after", 1))} if fault == "acted_429" else {}
-            return ApiError(ACTED_FAULTS[fault], f"Injected fault: HTTP {ACTED_FAULTS[fault]} after the request was carried out",
-                            headers=headers).response()
+            return error_class(ACTED_FAULTS[fault], f"Injected fault: HTTP {ACTED_FAULTS[fault]} after the request was carried "
+                               "out", headers=headers).response()
         if fault == "lost_response":
             return self._drop(request)
         if fault == "truncate" and isinstance(response, web.Response) and isinstance(response.body, bytes):
@@ -135,6 +131,17 @@ class Middleware:
         if request.transport is not None:
             request.transport.abort()
         return web.Response(status=204)
+
+    @staticmethod
+    async def _send_whole(request, status, headers, chunks, total):
+        """Send a file's answer from the handler itself, so that the request log's `seconds` covers the transfer."""
+        out = web.StreamResponse(status=status, headers={k: v for k, v in headers.items() if k.lower() != "content-length"})
+        out.content_length = total
+        await out.prepare(request)
+        for chunk in chunks:
+            await out.write(chunk)
+        await out.write_eof()
+        return out
 
     @staticmethod
     async def _send_half(request, status, headers, chunks, total=None):

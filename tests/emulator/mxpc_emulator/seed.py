@@ -10,7 +10,8 @@ SCOPE_BUILD_WRITE = "mx:privatecloud-build:write"
 SCOPE_MODELREPO_WRITE = "mx:modelrepository:write"
 SCOPE_DEPLOY_READ = "mx:deployment:read"
 SCOPE_DEPLOY_WRITE = "mx:deployment:write"
-ALL_SCOPES = [SCOPE_BUILD_READ, SCOPE_BUILD_WRITE, SCOPE_MODELREPO_WRITE, SCOPE_DEPLOY_READ, SCOPE_DEPLOY_WRITE]
+SCOPE_REPO_READ = "mx:modelrepository:repo:read"
+ALL_SCOPES = [SCOPE_BUILD_READ, SCOPE_BUILD_WRITE, SCOPE_MODELREPO_WRITE, SCOPE_DEPLOY_READ, SCOPE_DEPLOY_WRITE, SCOPE_REPO_READ]
 
 DEFAULT_SETTINGS = {
     "build_seconds": 3.0,
@@ -29,6 +30,9 @@ CHOICE_SETTINGS = {
 }
 INT_SETTINGS = {
     "max_page_size": 50,  # a larger `limit` is served clamped to this, and pagination.limit says so
+    # The App Repository API's pages hold at most this many items whatever the limit (cursor paging allows it); small,
+    # so that paging is real.
+    "repo_max_page_size": 3,
 }
 
 DEMO_GIT_APP_ID = "c533ee0b-f7db-4e62-868b-1192d392ccec"
@@ -39,7 +43,8 @@ DEMO_CLUSTER_ID = "a712d8f4-a77c-4189-a211-e0ea1dfde03c"
 DEMO_SEED = {
     "tokens": [
         {"name": "admin", "token": "mxpc-demo-admin-0f3c9a7e51d24b6f", "scopes": list(ALL_SCOPES)},
-        {"name": "readonly", "token": "mxpc-demo-readonly-7d1e2b9c40a5", "scopes": [SCOPE_BUILD_READ, SCOPE_DEPLOY_READ]},
+        {"name": "readonly", "token": "mxpc-demo-readonly-7d1e2b9c40a5",
+         "scopes": [SCOPE_BUILD_READ, SCOPE_DEPLOY_READ, SCOPE_REPO_READ]},
         {
             "name": "no-modelrepo",
             "token": "mxpc-demo-nomodelrepo-3a8f6e2d19c7",

@@ -1,22 +1,23 @@
 """The emulator: one aiohttp application made of the API route modules, the middleware and the control API.
 
 Layout: common.py (paths, error envelope), middleware.py (request log, faults, rate limit, authentication),
-build_api.py and deploy_api.py (one module of routes per API), control.py (/_emulator/), store.py (state) and
+build_api.py, deploy_api.py and repo_api.py (one module of routes per API: Build, Deploy, App Repository), control.py (/_emulator/), store.py (state) and
 jobs.py (the job runner).
 """
 
 from aiohttp import web
 
-from . import build_api, control, deploy_api
+from . import build_api, control, deploy_api, repo_api
 from .build_api import BuildApi
 from .control import ControlApi
 from .deploy_api import DeployApi
 from .jobs import JobRunner
 from .middleware import DEFAULT_REQUEST_LOG_LIMIT, Middleware
+from .repo_api import RepoApi
 from .store import Store
 
 
-class Emulator(Middleware, BuildApi, DeployApi, ControlApi):
+class Emulator(Middleware, BuildApi, DeployApi, RepoApi, ControlApi):
     """One emulator: its store, job runner, tokens, request log, faults and rate limiter."""
 
     def __init__(self, data_dir, seed, rate_limit=None, request_log_limit=DEFAULT_REQUEST_LOG_LIMIT):
@@ -30,6 +31,7 @@ class Emulator(Middleware, BuildApi, DeployApi, ControlApi):
         app = web.Application(middlewares=[self.api_middleware])
         build_api.add_routes(app.router, self)
         deploy_api.add_routes(app.router, self)
+        repo_api.add_routes(app.router, self)
         control.add_routes(app.router, self)
         app.on_startup.append(self.jobs.start)
         app.on_cleanup.append(self._stop)

@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     status TEXT NOT NULL, details TEXT NOT NULL, params TEXT NOT NULL, package_id TEXT, error TEXT, log TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (status, due_ts);
+CREATE TABLE IF NOT EXISTS commits (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, app_id TEXT NOT NULL, branch TEXT NOT NULL, revision TEXT NOT NULL, meta TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS environments (
     app_id TEXT NOT NULL, namespace_id TEXT NOT NULL, env_id TEXT NOT NULL, manifest TEXT NOT NULL,
     PRIMARY KEY (app_id, namespace_id, env_id)
@@ -73,9 +76,29 @@ class Store:
             self._load_environments()
             key = self.db.execute("SELECT value FROM meta WHERE key = 'hmac_key'").fetchone()
         self.hmac_key = bytes.fromhex(key["value"])
+        self._load_branches()
 
     def close(self):
         self.db.close()
+
+    # ------------------------------------------------------------------ branches
+    def _load_branches(self):
+        """Each app's branches: the seed's revisions (oldest first), then the commits added since (control API)."""
+        self.branches = {app_id: {name: list(revs) for name, revs in app["branches"].items()} for app_id, app in self.apps.items()}
+        self.added_commits = {}
+        for row in self.db.execute("SELECT * FROM commits ORDER BY seq"):
+            self.branches.setdefault(row["app_id"], {}).setdefault(row["branch"], []).append(row["revision"])
+            self.added_commits[(row["app_id"], row["revision"])] = json.loads(row["meta"])
+
+    def add_commit(self, app_id, branch, revision, meta):
+        """A new head for a branch (made when it does not exist), kept across restarts until a reset."""
+        self.db.execute("INSERT INTO commits (app_id, branch, revision, meta) VALUES (?, ?, ?, ?)",
+                        (app_id, branch, revision, json.dumps(meta)))
+        self.branches[app_id].setdefault(branch, []).append(revision)
+        self.added_commits[(app_id, revision)] = meta
+
+    def commit_meta(self, app_id, revision):
+        return self.added_commits.get((app_id, revision))
 
     @property
     def settings(self):
@@ -93,13 +116,15 @@ class Store:
                     )
 
     def reset(self):
-        """Back to the seed: no packages, no jobs, environments as seeded."""
+        """Back to the seed: no packages, no jobs, no added commits, environments as seeded."""
         self.db.execute("BEGIN IMMEDIATE")
         self.db.execute("DELETE FROM packages")
         self.db.execute("DELETE FROM jobs")
         self.db.execute("DELETE FROM environments")
+        self.db.execute("DELETE FROM commits")
         self._load_environments()
         self.db.execute("COMMIT")
+        self._load_branches()
         for folder in (self.package_dir, self.upload_dir):
             for name in os.listdir(folder):
                 os.unlink(os.path.join(folder, name))
