@@ -92,15 +92,23 @@ class RepositoryClient(Client):
         repository's type is asked for and, for SVN, the ``branches/`` name is tried. One request in the usual case.
         """
         name = repository_branch_name(vcs, branch)
-        found = self.branch(app_id, name, missing_ok=vcs is None)
-        if found is None:
-            vcs = (self.info(app_id).get("type") or "").lower() or None
-            alternative = repository_branch_name(vcs, branch)
-            if alternative == name:
-                raise MendixApiError("branch %s: the app's repository (%s) has no such branch; list them with "
-                                     "mendix.private_cloud.mx_branch_info" % (branch, vcs or "of unknown type"), status=404)
-            name = alternative
-            found = self.branch(app_id, name)
+        tried = [name]
+        try:
+            found = self.branch(app_id, name, missing_ok=vcs is None)
+            if found is None:
+                vcs = (self.info(app_id).get("type") or "").lower() or None
+                alternative = repository_branch_name(vcs, branch)
+                if alternative == name:
+                    raise MendixApiError("no branch %s" % name, status=404)
+                name = alternative
+                tried.append(name)
+                found = self.branch(app_id, name)
+        except MendixApiError as exc:
+            if exc.status != 404:
+                raise
+            raise MendixApiError("branch %s: the app's %srepository has no such branch (looked up as %s); list the "
+                                 "branches with mendix.private_cloud.mx_branch_info. %s"
+                                 % (branch, (vcs + " ") if vcs else "", " and ".join(tried), exc.message), status=404)
         commit = found.get("latestCommit") if isinstance(found.get("latestCommit"), dict) else {}
         if not commit.get("id"):
             raise MendixApiError("branch %s: the App Repository API names no latest commit for it" % name)

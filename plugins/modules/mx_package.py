@@ -24,7 +24,7 @@ description:
     branch is never taken as the match; the module builds and warns why.
   - Without O(revision), the head of O(branch) is built - its latest commit, asked of the App Repository API at
     O(repository_url) first (also in check mode). The revision it resolved to is in RV(resolved_revision) and in the
-    diff, and from then on the task is that build: a re-run while the head has not moved is V(ok).
+    diff, and from then on the task is that build; a re-run while the head has not moved is V(ok).
   - An upload is identified by its content. The stored file name is the file name given (or the base name of
     O(src)) with C(.sha256-<first 16 hex digits of the file's SHA-256>) inserted before C(.mda), so a re-run with
     the same file finds it without downloading anything, and another file with the same name and size is uploaded.

@@ -4,8 +4,10 @@
     python3 tools/dev.py bench --quick    # smoke run: small sizes, a few minutes, no verdicts; the test command runs it
 
 Every figure is a median over repeated runs (with the spread, min..max) side by side with its baseline(s), the ratio
-and the goal. RESULTS.md is written whole by this script; ANALYSIS.md explains the figures of a run it names. Memory is the peak RSS (VmHWM) of the process doing the work, read from /proc while it runs; times come
-from monotonic clocks or, inside playbooks, from timestamps taken right after the step.
+and the goal. RESULTS.md is written whole by this script; ANALYSIS.md explains the figures of a run it names. Memory
+is the peak RSS (VmHWM) of the process doing the work, read from /proc while it runs; times come from monotonic
+clocks, from the emulator's request log (a transfer's time), or, inside playbooks, from timestamps taken right after
+the step.
 """
 
 import argparse

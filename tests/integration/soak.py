@@ -106,8 +106,9 @@ def soak(emu, cycles, rate, seed, workdir, wait_timeout=10, log=None):
         "success_rate_first_run": round(100.0 * sum(c.runs == 1 for c in converged) / cycles, 1),
         "success_rate_after_reruns": round(100.0 * len(converged) / cycles, 1),
         "duplicates": sum(len(found) - 1 for _c, found, _r in per_cycle if len(found) > 1),
-        "lost": sum(1 for _c, found, _r in per_cycle if not found)
-                + sum(1 for j in jobs if j["kind"] in ("build", "upload") and j["status"] == "finished" and j.get("packageId") not in ids),
+        "lost": (sum(1 for _c, found, _r in per_cycle if not found)
+                 + sum(1 for j in jobs if j["kind"] in ("build", "upload") and j["status"] == "finished"
+                       and j.get("packageId") not in ids)),
         "wrong_hand_over": sum(1 for c, found, _r in per_cycle if c.returned and [p["id"] for p in found] != [c.returned]),
         "requests_per_cycle": dict(sorted(collections.Counter(len(r) for _c, found, r in per_cycle).items())),
         "jobs_pending_at_end": pending,
