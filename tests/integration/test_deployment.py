@@ -103,7 +103,7 @@ def test_role_in_check_mode_writes_nothing_and_leaves_null_facts(emu, tmp_path):
                      environment_id="gitdemo", download_dest=str(dest))
     run = run_playbook(emu, "role", tmp_path, check=True, role_vars=role_vars)
     assert run.rc == 0, run
-    assert run.result == {"package": None, "package_id": None, "model_version": "5.0.1.93de884c"}
+    assert run.result == {"package": None, "package_id": None, "model_version": "5.0.1.93de884c", "revision_built": REV2}
     assert write_requests(emu) == [] and packages_of(emu) == [] and not dest.exists()
     assert "changed: [localhost]" in run.stdout.split("TASK [mendix.private_cloud.build_and_deploy : Build or upload")[1]
 
