@@ -60,6 +60,22 @@ def setup():
     os.makedirs(os.path.dirname(COLLECTION_LINK), exist_ok=True)
     if not os.path.islink(COLLECTION_LINK):
         os.symlink(ROOT, COLLECTION_LINK)
+    java()
+
+
+def java():
+    """ansible-rulebook (the EDA source's tests) runs its rules engine on Java 17 or newer."""
+    if shutil.which("java"):
+        return
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        step("installing Java for ansible-rulebook (Debian's openjdk-17-jre-headless)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        if run(["apt-get", "install", "-y", "-q", "openjdk-17-jre-headless"], env=env, check=False) != 0:
+            run(["apt-get", "update", "-q"], env=env)
+            run(["apt-get", "install", "-y", "-q", "openjdk-17-jre-headless"], env=env)
+        return
+    raise SystemExit("Java 17 or newer is needed by ansible-rulebook (the EDA source's tests): install a JRE, for "
+                     "example Debian's openjdk-17-jre-headless, and run again")
 
 
 def tool_env(**extra):

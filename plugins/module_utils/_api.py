@@ -503,7 +503,7 @@ class Client(object):
             dummy, body, dummy2 = self.request("GET", "/apps/%s/packages/%s" % (quote(app_id), quote(package_id)), scopes=SCOPES_READ,
                                                params=params or None)
         except MendixApiError as exc:
-            if missing_ok and exc.status == 404 and not _is_app_missing(exc):
+            if missing_ok and exc.status == 404 and not is_app_missing(exc):
                 return None
             raise
         return body.get("package", body)
@@ -632,6 +632,31 @@ class Client(object):
                                            scopes=SCOPES_DEPLOY_READ)
         return body
 
+    def list_environments(self, app_id, page_size=20, max_pages=1000):
+        """Every environment manifest of an app (``GET /apps/{appId}/environments``).
+
+        The answer carries no paging block and the server may serve fewer than ``limit`` items a page, so a short
+        page does not prove the end: pages are read at growing offsets until one comes back empty.
+        """
+        environments, seen = [], set()
+        offset = 0
+        for dummy in range(max_pages):
+            dummy, body, dummy2 = self.request("GET", "/apps/%s/environments" % quote(app_id), scopes=SCOPES_DEPLOY_READ,
+                                               params={"offset": offset, "limit": page_size})
+            page = body.get("environments") if isinstance(body, dict) else None
+            if not isinstance(page, list):
+                raise MendixApiError("GET /apps/%s/environments: the answer has no environments list" % app_id)
+            if not page:
+                return environments
+            for manifest in page:
+                env = manifest.get("environment") if isinstance(manifest, dict) else None
+                key = (((env or {}).get("provider") or {}).get("namespaceId"), (env or {}).get("id"))
+                if key not in seen:
+                    seen.add(key)
+                    environments.append(manifest)
+            offset += len(page)
+        raise MendixApiError("GET /apps/%s/environments: more than %d pages; the server's list does not end" % (app_id, max_pages))
+
     def put_environment(self, app_id, namespace_id, environment_id, manifest):
         return self._accepted("PUT", self.environment_path(app_id, namespace_id, environment_id), SCOPES_DEPLOY_WRITE,
                               json_body=manifest, headers={"Content-Type": "application/json"})
@@ -699,7 +724,8 @@ def _is_connect_error(exc):
     return any(m in text for m in markers)
 
 
-def _is_app_missing(exc):
+def is_app_missing(exc):
+    """Whether a 404 says the app (not the package) is unknown."""
     body = exc.body if isinstance(exc.body, dict) else {}
     message = str((body.get("error") or {}).get("message", ""))
     return message.startswith("App ") or message == "App not found"

@@ -219,6 +219,27 @@ def build_identity(pkg, branch, revision, version, vcs):
                     "marker of this collection" % (model_version, file_name, branch))
 
 
+def package_origin(pkg):
+    """(branch, revision) a package was built from, as far as it tells: its marker, else its documented names; None
+    for a part it does not tell (an upload, or a build named in no documented format without a marker).
+
+    From the names the branch is the file name's part before ``-<modelVersion>.mda`` (``MainLine`` is SVN's trunk);
+    for a branch with a slash that part is the name the build service made of it, so it groups the branch's builds
+    but may differ from the branch's own name. The revision from the names is the model version's last part (for a
+    git app the first 8 characters of the hash).
+    """
+    dummy, marker = parse_marker(pkg.get("description"))
+    if marker is not None:
+        return marker["branch"], marker["revision"]
+    model_version = str(pkg.get("modelVersion") or "")
+    file_name = str(pkg.get("fileName") or "")
+    suffix = "-%s.mda" % model_version
+    if model_version.count(".") < 3 or not file_name.endswith(suffix) or len(file_name) == len(suffix):
+        return None, None
+    prefix = file_name[:-len(suffix)]
+    return (SVN_TRUNK if prefix == SVN_TRUNK_FILE_NAME else prefix), model_version.rsplit(".", 1)[1]
+
+
 def find_build(packages, branch, revision, version, vcs, exclude=()):
     """(newest matching package or None, [(package, reason) for packages that fit but cannot be tied])."""
     untied = []

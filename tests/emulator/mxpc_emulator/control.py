@@ -98,15 +98,26 @@ class ControlApi:
         return web.json_response({"finished": self.jobs.finish_due_jobs()})
 
     async def control_add_packages(self, request):
-        """Test data: `count` finished packages for an app at once, without jobs (for paging and load tests)."""
+        """Test data: `count` finished packages for an app at once, without jobs (for paging, retention and load tests).
+
+        {appId, count, version?, branch?, uploaded?, agoSeconds?, stepSeconds?}: file names
+        `<branch>-<modelVersion>.mda` (branch `bulk` by default), or with `uploaded` true names as the collection
+        gives uploads, `<branch>.sha256-<16 hex digits>.mda`, which tell no branch; the newest was created
+        `agoSeconds` ago (0), each older one `stepSeconds` (0.001) before the next."""
         try:
             body = await request.json()
             app = self.store.apps[str(body["appId"]).lower()]
             count = int(body.get("count", 1))
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "body is {appId: a seeded app, count: N}"}, status=400)
-        ids = self.store.add_packages(app, count, body.get("version", "0.9.0"))
-        return web.json_response({"created": len(ids), "first": ids[0] if ids else None, "last": ids[-1] if ids else None})
+            branch = str(body.get("branch", "bulk"))
+            ago, step = float(body.get("agoSeconds", 0)), float(body.get("stepSeconds", 0.001))
+            uploaded = bool(body.get("uploaded", False))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return web.json_response({"error": "body is {appId: a seeded app, count: N, version?, branch?, uploaded?, "
+                                               "agoSeconds?, stepSeconds?}"}, status=400)
+        ids = self.store.add_packages(app, count, body.get("version", "0.9.0"), branch=branch, ago=ago, step=step,
+                                      uploaded=uploaded)
+        return web.json_response({"created": len(ids), "first": ids[0] if ids else None, "last": ids[-1] if ids else None,
+                                  "ids": ids})
 
     async def control_add_commit(self, request):
         """A new head for a branch: {appId, branch (either API's name), revision?, message?, author?}. Without a

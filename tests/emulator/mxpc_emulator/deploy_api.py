@@ -1,14 +1,17 @@
-"""Deploy API routes the collection uses: an environment's manifest (GET and PUT, namespaced)."""
+"""Deploy API routes the collection uses: an app's environments (list), an environment's manifest (GET and PUT,
+namespaced)."""
 
 from aiohttp import web
 
 from . import seed as seedmod
-from .common import API, ApiError, validation_error
+from .common import API, ApiError, _int_query, validation_error
 
+ENVIRONMENTS = API + "/apps/{appId}/environments"
 ENVIRONMENT = API + "/apps/{appId}/namespaces/{namespaceId}/environments/{environmentId}"
 
 
 def add_routes(router, emu):
+    router.add_get(ENVIRONMENTS, emu.list_environments)
     router.add_get(ENVIRONMENT, emu.get_environment)
     router.add_put(ENVIRONMENT, emu.put_environment)
 
@@ -25,12 +28,28 @@ class DeployApi:
             raise ApiError(404, message, [("Validation", message)])
         return app, ns, env, manifest
 
+    def _shown(self, app_id, manifest):
+        """A manifest as GET shows it: Processing while a deploy job of the environment runs."""
+        env = manifest["environment"]
+        if self.store.pending_deploy(app_id, env["provider"]["namespaceId"], env["id"]):
+            env["container"]["state"] = "Processing"
+        return manifest
+
+    async def list_environments(self, request):
+        """The app's environment manifests, a page at a time (offset, limit: 20 by default, at most max_page_size).
+        The answer is {environments: [...]} with no paging block, as the spec gives it: a client pages until a page
+        comes back empty."""
+        self.authorize(request, any_of=[seedmod.SCOPE_DEPLOY_READ, seedmod.SCOPE_DEPLOY_WRITE])
+        offset = _int_query(request, "offset", 0, 0)
+        limit = min(_int_query(request, "limit", 20, 1, 100), int(self.store.settings["max_page_size"]))
+        app = self.app_or_404(request)
+        manifests = self.store.list_manifests(app["id"], offset, limit)
+        return web.json_response({"environments": [self._shown(app["id"], m) for m in manifests]})
+
     async def get_environment(self, request):
         self.authorize(request, any_of=[seedmod.SCOPE_DEPLOY_READ, seedmod.SCOPE_DEPLOY_WRITE])
-        app, ns, env, manifest = self._environment(request)
-        if self.store.pending_deploy(app["id"], ns, env):
-            manifest["environment"]["container"]["state"] = "Processing"
-        return web.json_response(manifest)
+        app, _ns, _env, manifest = self._environment(request)
+        return web.json_response(self._shown(app["id"], manifest))
 
     async def put_environment(self, request):
         self.authorize(request, all_of=[seedmod.SCOPE_DEPLOY_WRITE])

@@ -150,8 +150,9 @@ class Store:
             (app_id, limit, offset)
         ).fetchall()
 
-    def insert_package(self, app_id, package_id, model_version, runtime_version, description, file_name, file_size, log):
-        now = time.time()
+    def insert_package(self, app_id, package_id, model_version, runtime_version, description, file_name, file_size, log,
+                       created_ts=None):
+        now = time.time() if created_ts is None else created_ts
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM packages").fetchone()[0]
         self.db.execute(
             "INSERT INTO packages (id, app_id, model_version, runtime_version, created_on, created_ts, description, file_name,"
@@ -160,17 +161,21 @@ class Store:
              iso(now + 60 * 86400), log, seq),
         )
 
-    def add_packages(self, app, count, version):
-        """Create `count` packages of an app at once (test data); each gets a small real .mda file."""
+    def add_packages(self, app, count, version, branch="bulk", ago=0.0, step=0.001, uploaded=False):
+        """Create `count` packages of an app at once (test data), oldest first, each with a small real .mda file; the
+        newest was created `ago` seconds ago and each older one `step` seconds before the next."""
         ids = []
+        now = time.time()
         self.db.execute("BEGIN IMMEDIATE")
         for index in range(count):
             package_id = str(uuid.uuid4())
             model_ver = f"{version}.{index}"
             path = self.package_path(package_id)
             mda.write_mda(path, model_ver, app["runtime_version"], app["name"])
-            self.insert_package(app["id"], package_id, model_ver, app["runtime_version"], None, f"bulk-{model_ver}.mda",
-                                os.path.getsize(path), "Created as test data.\n")
+            name = f"{branch}.sha256-{secrets.token_hex(8)}.mda" if uploaded else f"{branch}-{model_ver}.mda"
+            self.insert_package(app["id"], package_id, model_ver, app["runtime_version"], None, name,
+                                os.path.getsize(path), "Created as test data.\n",
+                                created_ts=now - ago - (count - 1 - index) * step)
             ids.append(package_id)
         self.db.execute("COMMIT")
         return ids
@@ -206,6 +211,12 @@ class Store:
             "SELECT manifest FROM environments WHERE app_id = ? AND namespace_id = ? AND env_id = ?", (app_id, namespace_id, env_id)
         ).fetchone()
         return json.loads(row["manifest"]) if row else None
+
+    def list_manifests(self, app_id, offset, limit):
+        """A page of an app's environment manifests, in a fixed order (namespace, then environment id)."""
+        rows = self.db.execute("SELECT manifest FROM environments WHERE app_id = ? ORDER BY namespace_id, env_id LIMIT ? OFFSET ?",
+                               (app_id, limit, min(offset, 2 ** 62))).fetchall()
+        return [json.loads(row["manifest"]) for row in rows]
 
 
 def resolve_revision(vcs, revisions, revision):

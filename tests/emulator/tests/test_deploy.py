@@ -77,3 +77,22 @@ def test_deploy_scopes(api):
     ro = api.with_token(READONLY)
     manifest = ro("GET", ENV).json()
     assert_envelope(ro("PUT", ENV, json=manifest), 403, message_has="mx:deployment:write")
+
+
+def test_environment_list_pages_by_offset_and_shows_what_runs(api, emulator):
+    pkg = api.built_package()
+    listed = api("GET", f"/apps/{GIT_APP}/environments")
+    assert listed.status_code == 200 and set(listed.json()) == {"environments"}
+    assert [m["environment"]["id"] for m in listed.json()["environments"]] == ["gitdemo"]
+    manifest = api("GET", ENV).json()
+    manifest["environment"]["deployment"]["packageId"] = pkg["id"]
+    job = api("PUT", ENV, json=manifest).json()
+    assert api("GET", f"/apps/{GIT_APP}/environments").json()["environments"][0]["environment"]["container"]["state"] == "Processing"
+    api.wait(job["id"])
+    shown = api("GET", f"/apps/{GIT_APP}/environments", headers={"Authorization": f"MxToken {READONLY}"}).json()["environments"][0]["environment"]
+    assert shown["deployment"]["packageId"] == pkg["id"] and shown["container"]["state"] == "Ready"
+    assert api("GET", f"/apps/{GIT_APP}/environments", params={"offset": 1}).json() == {"environments": []}
+    emulator.control("POST", "settings", {"max_page_size": 1})
+    assert len(api("GET", f"/apps/{GIT_APP}/environments", params={"limit": 5}).json()["environments"]) == 1
+    assert_envelope(api("GET", f"/apps/{GIT_APP}/environments", params={"limit": "x"}), 400, names=["limit"])
+    assert api("GET", f"/apps/{SVN_APP}/environments").json()["environments"][0]["environment"]["id"] == "svndemo"

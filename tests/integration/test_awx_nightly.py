@@ -1,0 +1,62 @@
+"""The AWX nightly workflow (docs/examples/awx): build the head of main -> deploy to test -> prune to the newest 10,
+each job template run by ansible-runner the way AWX runs it, over two app servers, twice."""
+
+import os
+import shutil
+
+import ansible_runner
+
+from harness import ADMIN, GIT_APP, NAMESPACE, packages_of, repository_url, write_requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES = os.path.join(ROOT, "docs", "examples", "awx")
+HEAD = "e4b1d2c3a4f5e6d7c8b9a0f1e2d3c4b5a6978899"  # the seed's head of main
+
+
+def job(emu, tmp_path, playbook, extra_vars):
+    """One job of a job template: the credential's environment injected, the workflow's extra vars given."""
+    private = tmp_path / f"job-{len(list(tmp_path.iterdir()))}"
+    shutil.copytree(EXAMPLES, private / "project")
+    python = os.environ["ANSIBLE_PYTHON_INTERPRETER"]
+    inventory = ("[app_servers]\n"
+                 f"server1 ansible_connection=local ansible_python_interpreter={python}\n"
+                 f"server2 ansible_connection=local ansible_python_interpreter={python}\n")
+    envvars = {"MENDIX_PAT": ADMIN, "MENDIX_PRIVATE_CLOUD_URL": emu.url, "MENDIX_REPOSITORY_URL": repository_url(emu),
+               "MENDIX_JOB_JOURNAL_DIR": str(tmp_path / "journal"),
+               "ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"]}
+    result = ansible_runner.run(private_data_dir=str(private), playbook=playbook, envvars=envvars, quiet=True,
+                                inventory=inventory, extravars=extra_vars)
+    output = result.stdout.read()
+    assert result.status == "successful" and result.rc == 0, output[-4000:]
+    assert ADMIN not in output
+    stats = [e for e in result.events if e["event"] == "playbook_on_stats"][-1]["event_data"]
+    return stats.get("artifact_data") or {}, stats["changed"]
+
+
+def nightly(emu, tmp_path):
+    workflow_vars = {"mendix_app_id": GIT_APP, "mendix_branch": "main", "mendix_revision": "", "mendix_namespace_id": NAMESPACE,
+                     "mendix_environment_id": "gitdemo", "mendix_keep": 10}
+    artifact, built = job(emu, tmp_path, "build.yml", workflow_vars)
+    _artifact, deployed = job(emu, tmp_path, "deploy.yml", dict(workflow_vars, **artifact))
+    _artifact, pruned = job(emu, tmp_path, "prune.yml", workflow_vars)
+    return artifact["mendix_package_id"], built, deployed, pruned
+
+
+def test_nightly_workflow_builds_the_head_deploys_and_prunes_then_is_idempotent(emu, tmp_path):
+    old = emu.control("POST", "packages", {"appId": GIT_APP, "count": 14, "branch": "main", "agoSeconds": 86400,
+                                           "stepSeconds": 3600})["ids"]
+    package_id, built, deployed, pruned = nightly(emu, tmp_path)
+    package = [p for p in packages_of(emu) if p["id"] == package_id][0]
+    assert package["modelVersion"] == f"1.0.0.{HEAD[:8]}"
+    assert built and deployed and pruned  # each node changed something
+    left = {p["id"] for p in packages_of(emu)}
+    assert left == {package_id} | set(old[-9:])  # the newest 10 of main: tonight's and the 9 newest before it
+    writes = write_requests(emu)
+    assert len([w for w in writes if w["path"].endswith("/packages/build")]) == 1
+    assert len([w for w in writes if w["method"] == "PUT"]) == 1  # two servers, one deploy
+    assert len([w for w in writes if w["method"] == "DELETE"]) == 5
+
+    emu.control("DELETE", "requests")
+    again_id, built, deployed, pruned = nightly(emu, tmp_path)
+    assert again_id == package_id and not built and not deployed and not pruned
+    assert write_requests(emu) == []
