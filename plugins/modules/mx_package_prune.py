@@ -184,6 +184,8 @@ from ansible_collections.mendix.private_cloud.plugins.module_utils._module impor
 from ansible_collections.mendix.private_cloud.plugins.module_utils._retention import DELETE, parse_duration, plan
 
 MAX_PARALLEL = 20
+# A delete job is short: its first poll comes sooner than a build's; later polls space out as usual.
+DELETE_FIRST_POLL = 0.25
 
 
 def check_input(p):
@@ -293,7 +295,7 @@ def delete_all(module, client, app_id, package_ids):
         if not p["wait"]:
             return package_id, job_report(started), None
         try:
-            waited = module.waiter().wait(started["id"])
+            waited = module.waiter(initial_interval=DELETE_FIRST_POLL).wait(started["id"])
         except (JobFailed, JobTimeout) as exc:
             return package_id, job_report(started, exc.result), exc.message
         except MendixApiError as exc:

@@ -95,7 +95,8 @@ class PeakRss:
 
 def env_for(emu):
     env = dict(os.environ)
-    env.update(MENDIX_PRIVATE_CLOUD_URL=emu.url, MENDIX_PAT=TOKEN, ANSIBLE_NOCOLOR="1")
+    env.update(MENDIX_PRIVATE_CLOUD_URL=emu.url, MENDIX_REPOSITORY_URL=emu.url.rsplit("/api/v4", 1)[0] + "/v1", MENDIX_PAT=TOKEN,
+               ANSIBLE_NOCOLOR="1")
     return env
 
 
@@ -471,6 +472,56 @@ def figure_parallel(workdir, apps, build_seconds):
              "goal": "<= 1.5 x one app", "met": together <= 1.5 * alone}]
 
 
+def figure_head(workdir, repeats):
+    """Resolving the head of a branch: the App Repository API requests it costs, and the whole check-mode task against
+    the same task given the revision."""
+    per = {"head": [], "given": [], "requests": []}
+    with EmulatorProcess() as emu:
+        for _rep in range(repeats):
+            emu.control("DELETE", "requests")
+            started = time.monotonic()
+            resolved = playbook(emu, "head_ours", workdir, app_id=APP)["revision"]
+            per["head"].append(time.monotonic() - started)
+            assert resolved == REVISIONS[-1], resolved
+            per["requests"].append(len([r for r in emu.control("GET", "requests") if r["path"].startswith("/v1/")]))
+            started = time.monotonic()
+            playbook(emu, "head_ours", workdir, app_id=APP, revision=REVISIONS[-1])
+            per["given"].append(time.monotonic() - started)
+    requests_made = summary(per["requests"])
+    return [{"figure": "resolve the head of a branch: App Repository API requests", "ours": requests_made,
+             "baselines": {"the revision given": summary([0] * repeats)}, "goal": "1 request",
+             "met": max(per["requests"]) == 1},
+            {"figure": "build the head, check mode, whole playbook (s)", "ours": summary(per["head"]),
+             "baselines": {"the revision given": summary(per["given"])}, "goal": "none (shows the cost of the lookup)",
+             "met": None}]
+
+
+def figure_prune(workdir, total, keep, repeats):
+    """Prune `total` packages to the newest `keep`: mx_package_prune (parallel deletes, each job waited for) against a
+    sequential uri loop that lists the packages and sends the deletes one by one without waiting for the jobs."""
+    per = {"ours": [], "uri": [], "ours_requests": [], "uri_requests": []}
+    with EmulatorProcess(args=["--delete-seconds", "0.2"]) as emu:
+        for _rep in range(repeats):
+            for tool, name in (("ours", "prune_ours"), ("uri", "prune_uri")):
+                emu.control("POST", "reset")
+                emu.control("POST", "packages", {"appId": APP, "count": total, "branch": "main"})
+                started = time.monotonic()
+                deleted = playbook(emu, name, workdir, app_id=APP, keep=keep, total=total)["deleted"]
+                per[tool].append(time.monotonic() - started)
+                assert deleted == total - keep, (tool, deleted)
+                per[f"{tool}_requests"].append(len(emu.control("GET", "requests")))
+                emu.control("POST", "jobs/finish")
+                left = api(emu).get(f"{emu.url}/apps/{APP}/packages", params={"limit": 50}, timeout=30).json()["packages"]
+                assert len(left) == keep, (tool, len(left))
+    ours, uri = summary(per["ours"]), summary(per["uri"])
+    return [{"figure": f"prune {total} packages to the newest {keep}, 0.2 s delete jobs (s)", "ours": ours,
+             "baselines": {"sequential uri loop, no wait for the jobs": uri}, "goal": "<= 1 x uri loop",
+             "met": ours["median"] <= uri["median"]},
+            {"figure": f"prune {total} packages to the newest {keep}: API requests", "ours": summary(per["ours_requests"]),
+             "baselines": {"sequential uri loop, no wait for the jobs": summary(per["uri_requests"])},
+             "goal": "none (ours also polls each delete job to its end)", "met": None}]
+
+
 # ---------------------------------------------------------------------- report
 def fmt(stat):
     if stat["n"] == 1:
@@ -522,8 +573,7 @@ def report(rows, quick, started, elapsed):
     for row in rows:
         base = "; ".join(f"{name}: {fmt(stat)}" for name, stat in row["baselines"].items())
         first = next(iter(row["baselines"].values()))["median"]
-        ratio = row["ours"]["median"] / first if first else float("nan")
-        cells = [row["figure"], fmt(row["ours"]), base, f"{ratio:.2f}"]
+        cells = [row["figure"], fmt(row["ours"]), base, f"{row['ours']['median'] / first:.2f}" if first else "n/a"]
         if not quick:
             cells += [row["goal"], verdict(row["met"])]
         lines.append("| " + " | ".join(cells) + " |")
@@ -535,7 +585,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (the test command runs this)")
     parser.add_argument("--out", help="where to write the Markdown results (default: RESULTS.md for a full run of every figure; "
                                       "stdout only in quick mode or with --only)")
-    parser.add_argument("--only", help="comma-separated figure names: wait, polls, build, upload, download, get, list, parallel")
+    parser.add_argument("--only", help="comma-separated figure names: wait, polls, build, upload, download, get, list, parallel, head, prune")
     args = parser.parse_args()
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
@@ -543,12 +593,14 @@ def main():
         plan = {"wait": lambda w: figure_wait(w, [3], 1), "polls": lambda w: figure_polls(w, 20),
                 "build": lambda w: figure_build_wall(w, 4, 1), "upload": lambda w: figure_upload(w, 32, 8, 1),
                 "download": lambda w: figure_download(w, 32, 1), "get": lambda w: figure_get(w, 5, 1),
-                "list": lambda w: figure_list(w, 500, 1), "parallel": lambda w: figure_parallel(w, 4, 3)}
+                "list": lambda w: figure_list(w, 500, 1), "parallel": lambda w: figure_parallel(w, 4, 3),
+                "head": lambda w: figure_head(w, 1), "prune": lambda w: figure_prune(w, 60, 20, 1)}
     else:
         plan = {"wait": lambda w: figure_wait(w, [5, 30, 120], 3), "polls": lambda w: figure_polls(w, 600),
                 "build": lambda w: figure_build_wall(w, 30, 3), "upload": lambda w: figure_upload(w, 1024, 256, 3),
                 "download": lambda w: figure_download(w, 1024, 5), "get": lambda w: figure_get(w, 20, 3),
-                "list": lambda w: figure_list(w, 10000, 3), "parallel": lambda w: figure_parallel(w, 50, 30)}
+                "list": lambda w: figure_list(w, 10000, 3), "parallel": lambda w: figure_parallel(w, 50, 30),
+                "head": lambda w: figure_head(w, 3), "prune": lambda w: figure_prune(w, 1000, 20, 1)}
     only = set(args.only.split(",")) if args.only else set(plan)
     rows = []
     with tempfile.TemporaryDirectory(prefix="mxpc-bench-") as workdir:
