@@ -181,6 +181,46 @@ def figure_wait(workdir, sizes, repeats):
     return rows
 
 
+def figure_ready(workdir, sizes, repeats):
+    """Lag between the environment becoming Ready (deploy job, then the app's start) and the deploy task returning:
+    mx_deployment vs a uri playbook (GET, PUT, then GET until Ready, delay 10). The deploy job takes 1 s; the app's
+    start the rest of the deploy time."""
+    rows = []
+    namespace = seedmod.DEMO_NAMESPACE_ID
+    for size in sizes:
+        lags = {"ours": [], "uri delay 10": []}
+        with EmulatorProcess(args=["--build-seconds", "0.2", "--deploy-seconds", "1", "--start-seconds", str(size - 1)]) as emu:
+            packages = [finish_build(emu, start_build(emu, REVISIONS[index], f"6.{size}.0")) for index in range(2)]
+            turn = 0
+            for _rep in range(repeats):
+                for variant in lags:
+                    turn += 1
+                    package_id = packages[turn % 2]
+                    extra = {} if variant == "ours" else {"delay": 10}
+                    result = playbook(emu, "deploy_ours" if variant == "ours" else "deploy_uri", workdir, app_id=APP,
+                                      namespace_id=namespace, environment_id="gitdemo", package_id=package_id, **extra)
+                    shown = [e for e in emu.control("GET", "environments") if e["environmentId"] == "gitdemo"][0]
+                    assert shown["packageId"] == package_id and shown["state"] == "Ready", shown
+                    lags[variant].append(float(result["t_end"]) - shown["settledAt"])
+        goal = max(1.0, 0.1 * size)
+        ours = summary(lags["ours"])
+        rows.append({"figure": f"Ready detection lag, {size} s deploy (s)", "ours": ours,
+                     "baselines": {"uri GET until Ready, delay 10": summary(lags["uri delay 10"])},
+                     "goal": f"median <= {goal:g}", "met": ours["median"] <= goal})
+    return rows
+
+
+def finish_build(emu, job_id):
+    """The package id of a build job, once it finished."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = api(emu).get(f"{emu.url}/jobs/{job_id}", timeout=30).json()
+        if job.get("packageId"):
+            return job["packageId"]
+        time.sleep(0.1)
+    raise RuntimeError(f"build job {job_id} did not finish")
+
+
 def figure_polls(workdir, size):
     """Polls spent on one long job: mx_job_wait vs the uri loops."""
     polls = {}
@@ -585,7 +625,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (the test command runs this)")
     parser.add_argument("--out", help="where to write the Markdown results (default: RESULTS.md for a full run of every figure; "
                                       "stdout only in quick mode or with --only)")
-    parser.add_argument("--only", help="comma-separated figure names: wait, polls, build, upload, download, get, list, parallel, head, prune")
+    parser.add_argument("--only", help="comma-separated figure names: wait, polls, build, upload, download, get, list, parallel, head, prune, "
+                                      "ready")
     args = parser.parse_args()
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
@@ -594,13 +635,15 @@ def main():
                 "build": lambda w: figure_build_wall(w, 4, 1), "upload": lambda w: figure_upload(w, 32, 8, 1),
                 "download": lambda w: figure_download(w, 32, 1), "get": lambda w: figure_get(w, 5, 1),
                 "list": lambda w: figure_list(w, 500, 1), "parallel": lambda w: figure_parallel(w, 4, 3),
-                "head": lambda w: figure_head(w, 1), "prune": lambda w: figure_prune(w, 60, 20, 1)}
+                "head": lambda w: figure_head(w, 1), "prune": lambda w: figure_prune(w, 60, 20, 1),
+                "ready": lambda w: figure_ready(w, [4], 1)}
     else:
         plan = {"wait": lambda w: figure_wait(w, [5, 30, 120], 3), "polls": lambda w: figure_polls(w, 600),
                 "build": lambda w: figure_build_wall(w, 30, 3), "upload": lambda w: figure_upload(w, 1024, 256, 3),
                 "download": lambda w: figure_download(w, 1024, 5), "get": lambda w: figure_get(w, 20, 3),
                 "list": lambda w: figure_list(w, 10000, 3), "parallel": lambda w: figure_parallel(w, 50, 30),
-                "head": lambda w: figure_head(w, 3), "prune": lambda w: figure_prune(w, 1000, 20, 1)}
+                "head": lambda w: figure_head(w, 3), "prune": lambda w: figure_prune(w, 1000, 20, 1),
+                "ready": lambda w: figure_ready(w, [10, 60], 3)}
     only = set(args.only.split(",")) if args.only else set(plan)
     rows = []
     with tempfile.TemporaryDirectory(prefix="mxpc-bench-") as workdir:

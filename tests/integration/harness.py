@@ -21,7 +21,8 @@ REV1 = "6f995268a3c14d0e8b2f7a9c1d3e5f7081a2b3c4"
 REV2 = "93de884c0b1a2d3e4f5061728394a5b6c7d8e9f0"
 REV3 = "1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d"
 FAILING = "deadbeef00112233445566778899aabbccddeeff"
-FAST = ["--build-seconds", "1", "--upload-seconds", "0.3", "--delete-seconds", "0.3", "--deploy-seconds", "0.5"]
+FAST = ["--build-seconds", "1", "--upload-seconds", "0.3", "--delete-seconds", "0.3", "--deploy-seconds", "0.5",
+        "--start-seconds", "0.5"]
 
 
 class Run:

@@ -140,3 +140,16 @@ def test_molecule_scenario(emulator, tmp_path):
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert "idempotence" in proc.stdout + proc.stderr
     assert len(packages_of(emulator)) == 1
+
+
+def test_molecule_rollback_scenario(emulator, tmp_path):
+    """A deploy of a package whose app fails to start, rolled back by the role (its verify checks the environment)."""
+    emulator.control("POST", "reset")
+    env = dict(os.environ, MENDIX_PRIVATE_CLOUD_URL=emulator.url, MENDIX_PAT=ADMIN, MXPC_EMULATOR_ROOT=emulator.root,
+               ANSIBLE_FORCE_COLOR="0", NO_COLOR="1", MOLECULE_NO_LOG="false")
+    proc = subprocess.run(["molecule", "test", "-s", "rollback"], cwd=os.path.join(ROOT, "extensions"), env=env,
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert "Record the failure" in proc.stdout + proc.stderr
+    # the good deploy, the failing one, and its rollback
+    assert len([r for r in write_requests(emulator) if r["method"] == "PUT"]) == 3

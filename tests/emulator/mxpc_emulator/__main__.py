@@ -26,6 +26,8 @@ def parse_args(argv=None):
     parser.add_argument("--upload-seconds", type=float, help="how long an upload job takes after the upload (overrides the seed)")
     parser.add_argument("--delete-seconds", type=float, help="how long a delete job takes (overrides the seed)")
     parser.add_argument("--deploy-seconds", type=float, help="how long an environment update job takes (overrides the seed)")
+    parser.add_argument("--start-seconds", type=float,
+                        help="how long an app takes to start after a deploy job, Processing then Ready or Failed (overrides the seed)")
     parser.add_argument("--url-ttl-seconds", type=float, help="lifetime of download URLs (overrides the seed)")
     parser.add_argument("--list-order", choices=CHOICE_SETTINGS["list_order"],
                         help="order of package lists: newest first (default), oldest first, or a fixed shuffle")
@@ -86,7 +88,7 @@ def main(argv=None):
     except (SeedError, OSError) as exc:
         print(f"mxpc-emulator: {exc}", file=sys.stderr)
         return 2
-    for key in ("build_seconds", "upload_seconds", "delete_seconds", "deploy_seconds", "url_ttl_seconds", "list_order",
+    for key in ("build_seconds", "upload_seconds", "delete_seconds", "deploy_seconds", "start_seconds", "url_ttl_seconds", "list_order",
                 "max_page_size", "location_version", "naming", "failed_job_status"):
         value = getattr(args, key)
         if value is not None:

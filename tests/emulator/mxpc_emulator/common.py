@@ -8,6 +8,7 @@ from aiohttp import web
 
 API = "/api/v4"
 FILES = "/_files/"
+APPS = "/_apps/"  # the environments' apps, as their users reach them
 VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 CHUNK = 1024 * 1024
 

@@ -28,6 +28,8 @@ def add_routes(router, emu):
     router.add_post(CONTROL + "/jobs/finish", emu.control_finish_jobs)
     router.add_post(CONTROL + "/packages", emu.control_add_packages)
     router.add_post(CONTROL + "/commits", emu.control_add_commit)
+    router.add_post(CONTROL + "/app-health", emu.control_app_health)
+    router.add_get(CONTROL + "/environments", emu.control_environments)
 
 
 def _public_params(raw):
@@ -53,6 +55,7 @@ class ControlApi:
         self.requests.clear()
         self.faults = dict(NO_FAULTS)
         self.windows.clear()
+        self.unhealthy.clear()
         return web.json_response({"reset": True})
 
     async def control_get_faults(self, _request):
@@ -118,6 +121,22 @@ class ControlApi:
                                       uploaded=uploaded)
         return web.json_response({"created": len(ids), "first": ids[0] if ids else None, "last": ids[-1] if ids else None,
                                   "ids": ids})
+
+    async def control_environments(self, _request):
+        return web.json_response(self.store.environment_states())
+
+    async def control_app_health(self, request):
+        """{environmentId, healthy}: the environment's app (/_apps/<id>/) answers 503 while unhealthy."""
+        try:
+            body = await request.json()
+            env_id, healthy = str(body["environmentId"]), bool(body["healthy"])
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "body is {environmentId: an environment id, healthy: true or false}"}, status=400)
+        if healthy:
+            self.unhealthy.discard(env_id)
+        else:
+            self.unhealthy.add(env_id)
+        return web.json_response({"environmentId": env_id, "healthy": healthy})
 
     async def control_add_commit(self, request):
         """A new head for a branch: {appId, branch (either API's name), revision?, message?, author?}. Without a

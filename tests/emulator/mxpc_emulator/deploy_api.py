@@ -4,14 +4,18 @@ namespaced)."""
 from aiohttp import web
 
 from . import seed as seedmod
-from .common import API, ApiError, _int_query, validation_error
+from .common import API, APPS, ApiError, _int_query, validation_error
 
 ENVIRONMENTS = API + "/apps/{appId}/environments"
 ENVIRONMENT = API + "/apps/{appId}/namespaces/{namespaceId}/environments/{environmentId}"
 
 
+APP_PAGE = APPS + "{environmentId}/"
+
+
 def add_routes(router, emu):
     router.add_get(ENVIRONMENTS, emu.list_environments)
+    router.add_get(APP_PAGE, emu.app_page)
     router.add_get(ENVIRONMENT, emu.get_environment)
     router.add_put(ENVIRONMENT, emu.put_environment)
 
@@ -28,12 +32,33 @@ class DeployApi:
             raise ApiError(404, message, [("Validation", message)])
         return app, ns, env, manifest
 
-    def _shown(self, app_id, manifest):
-        """A manifest as GET shows it: Processing while a deploy job of the environment runs."""
+    def _shown(self, app_id, manifest, request=None):
+        """A manifest as GET shows it: the container's state now (Processing while a deploy job runs or the app starts,
+        then Ready or Failed); an appUrl given in the seed as a path (/_apps/<id>/) made absolute on this server."""
         env = manifest["environment"]
-        if self.store.pending_deploy(app_id, env["provider"]["namespaceId"], env["id"]):
-            env["container"]["state"] = "Processing"
+        env["container"]["state"] = self.store.container_state(app_id, env["provider"]["namespaceId"], env["id"])
+        url = env["deployment"].get("appUrl") or ""
+        if request is not None and url.startswith("/_apps/"):
+            env["deployment"]["appUrl"] = f"{request.scheme}://{request.host}{url}"
         return manifest
+
+    async def app_page(self, request):
+        """The environment's app, as its users reach it: 200 with the package it runs when it is Ready, has instances
+        and is healthy (see POST /_emulator/app-health); else 503."""
+        found = self.store.find_environment(request.match_info["environmentId"])
+        if found is None:
+            return web.Response(status=404, text="No such app.\n")
+        app_id, ns, manifest = found
+        env = manifest["environment"]
+        state = self.store.container_state(app_id, ns, env["id"])
+        package_id = env["deployment"].get("packageId") or None
+        row = self.store.get_package(app_id, package_id) if package_id else None
+        body = {"environment": env["id"], "packageId": package_id, "modelVersion": row["model_version"] if row else None,
+                "state": state}
+        if state != "Ready" or not env["container"].get("instances") or not package_id or env["id"] in self.unhealthy:
+            reason = "unhealthy" if env["id"] in self.unhealthy else "not running"
+            return web.json_response(dict(body, status=reason), status=503)
+        return web.json_response(dict(body, status="running"))
 
     async def list_environments(self, request):
         """The app's environment manifests, a page at a time (offset, limit: 20 by default, at most max_page_size).
@@ -44,12 +69,12 @@ class DeployApi:
         limit = min(_int_query(request, "limit", 20, 1, 100), int(self.store.settings["max_page_size"]))
         app = self.app_or_404(request)
         manifests = self.store.list_manifests(app["id"], offset, limit)
-        return web.json_response({"environments": [self._shown(app["id"], m) for m in manifests]})
+        return web.json_response({"environments": [self._shown(app["id"], m, request) for m in manifests]})
 
     async def get_environment(self, request):
         self.authorize(request, any_of=[seedmod.SCOPE_DEPLOY_READ, seedmod.SCOPE_DEPLOY_WRITE])
         app, _ns, _env, manifest = self._environment(request)
-        return web.json_response(self._shown(app["id"], manifest))
+        return web.json_response(self._shown(app["id"], manifest, request))
 
     async def put_environment(self, request):
         self.authorize(request, all_of=[seedmod.SCOPE_DEPLOY_WRITE])

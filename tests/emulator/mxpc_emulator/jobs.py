@@ -97,9 +97,10 @@ class JobRunner:
             model_ver = mda.model_version(vcs, params.get("version"), full)
             file_name = mda.file_name_for(vcs, branch, model_ver)
         path = self.store.package_path(package_id)
-        mda.write_mda(path, model_ver, app["runtime_version"], app["name"])
+        fails = full in app["failing_start_revisions"]
+        mda.write_mda(path, model_ver, app["runtime_version"], app["name"], fails_to_start=fails)
         self.store.insert_package(app["id"], package_id, model_ver, app["runtime_version"], params.get("description"),
-                                  file_name, os.path.getsize(path), log)
+                                  file_name, os.path.getsize(path), log, fails_to_start=fails)
         return "finished", package_id, None, log
 
     def _finish_upload(self, row, app, params):
@@ -117,7 +118,7 @@ class JobRunner:
         log = f"Deployment package uploaded: {params['file_name']} ({size} bytes)\n"
         self.store.insert_package(app["id"], package_id, meta.get("ModelVersion", "1.0.0.0"),
                                   meta.get("RuntimeVersion", app["runtime_version"]), params.get("description"),
-                                  params["file_name"], size, log)
+                                  params["file_name"], size, log, fails_to_start=meta.get("FailsToStart") == "True")
         return "finished", package_id, None, None
 
     def _finish_delete(self, row, app, params):
@@ -143,4 +144,11 @@ class JobRunner:
             "UPDATE environments SET manifest = ? WHERE app_id = ? AND namespace_id = ? AND env_id = ?",
             (json.dumps(merged), app["id"], params["namespace_id"], params["env_id"]),
         )
+        old, now = stored["environment"], merged["environment"]
+        instances = int(now["container"].get("instances") or 0)
+        changed = (old["deployment"].get("packageId") != package_id
+                   or int(old["container"].get("instances") or 0) != instances)
+        if changed:
+            # the app starts when the job ends: at its due time, whenever the runner gets to it
+            self.store.start_app(app["id"], params["namespace_id"], params["env_id"], package_id, instances, started=row["due_ts"])
         return "finished", None, None, None

@@ -25,9 +25,12 @@ def file_name_for(vcs, branch, model_ver):
     return f"{name}-{model_ver}.mda"
 
 
-def write_mda(path, model_ver, runtime_version, app_name):
-    """Write a small but real zip archive with the layout of an .mda file."""
+def write_mda(path, model_ver, runtime_version, app_name, fails_to_start=False):
+    """Write a small but real zip archive with the layout of an .mda file (FailsToStart marks a package whose app the
+    emulator lets fail to start)."""
     metadata = {"ModelVersion": model_ver, "RuntimeVersion": runtime_version, "ProjectName": app_name}
+    if fails_to_start:
+        metadata["FailsToStart"] = True
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("model/metadata.json", json.dumps(metadata, indent=2))
         archive.writestr("model/model.mdp", f"MPK emulated model {app_name} {model_ver}\n" * 64)
@@ -48,7 +51,7 @@ def read_mda_metadata(path):
                 data = json.load(handle)
     except (KeyError, ValueError, OSError, zipfile.BadZipFile):
         return {}
-    return {k: str(v) for k, v in data.items() if k in ("ModelVersion", "RuntimeVersion")}
+    return {k: str(v) for k, v in data.items() if k in ("ModelVersion", "RuntimeVersion", "FailsToStart")}
 
 
 def _stamp(start, offset):

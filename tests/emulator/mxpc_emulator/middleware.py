@@ -12,7 +12,7 @@ import time
 
 from aiohttp import web
 
-from .common import API, FILES, ApiError, _is_uuid
+from .common import API, APPS, FILES, ApiError, _is_uuid
 from .repo_api import REPO, RepoError
 
 # Faults named by a status answer it before the request is carried out. The acted_ ones carry the request out first and
@@ -46,7 +46,8 @@ class Middleware:
 
     @web.middleware
     async def api_middleware(self, request, handler):
-        download = request.path.startswith(FILES)
+        # download URLs and the environments' apps: logged and open to faults, but not the API (no token, no rate limit)
+        download = request.path.startswith(FILES) or request.path.startswith(APPS)
         repo = request.path.startswith(REPO + "/")
         if not download and not repo and not request.path.startswith(API + "/") and request.path != API:
             return await handler(request)
@@ -170,7 +171,7 @@ class Middleware:
             return None
         if faults.get("path") and not re.search(faults["path"], request.path):
             return None
-        if request.path.startswith(FILES) and not faults.get("path"):
+        if (request.path.startswith(FILES) or request.path.startswith(APPS)) and not faults.get("path"):
             return None  # downloads are faulted only when a path names them
         if self.fault_rng.random() >= rate:
             return None

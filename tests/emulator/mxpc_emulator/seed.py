@@ -18,6 +18,7 @@ DEFAULT_SETTINGS = {
     "upload_seconds": 1.0,
     "delete_seconds": 1.0,
     "deploy_seconds": 2.0,
+    "start_seconds": 2.0,  # after a deploy job, how long the app takes to start (Processing, then Ready or Failed)
     "url_ttl_seconds": 900,
 }
 
@@ -72,6 +73,8 @@ DEMO_SEED = {
                 "release-2": ["2718281828459045235360287471352662497757"],
             },
             "failing_revisions": ["deadbeef00112233445566778899aabbccddeeff"],
+            # builds, but the app fails to start
+            "failing_start_revisions": ["b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6"],
             "namespaces": [
                 {
                     "id": DEMO_NAMESPACE_ID,
@@ -175,6 +178,8 @@ def normalise(data):
             _require(isinstance(revs, list), f"{where}.branches.{name} must be a list of revisions, oldest first")
             branches[name] = [str(r) for r in revs]
         app["failing_revisions"] = [str(r) for r in app.get("failing_revisions") or []]
+        # builds of these revisions succeed, but their app fails to start (the environment ends Failed)
+        app["failing_start_revisions"] = [str(r) for r in app.get("failing_start_revisions") or []]
         namespaces = app.setdefault("namespaces", [])
         for j, ns in enumerate(namespaces):
             nwhere = f"{where}.namespaces[{j}]"

@@ -32,6 +32,10 @@ CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (status, due_ts);
 CREATE TABLE IF NOT EXISTS commits (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, app_id TEXT NOT NULL, branch TEXT NOT NULL, revision TEXT NOT NULL, meta TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS starts (
+    app_id TEXT NOT NULL, namespace_id TEXT NOT NULL, env_id TEXT NOT NULL, package_id TEXT NOT NULL, due_ts REAL NOT NULL,
+    outcome TEXT NOT NULL, PRIMARY KEY (app_id, namespace_id, env_id)
+);
 CREATE TABLE IF NOT EXISTS environments (
     app_id TEXT NOT NULL, namespace_id TEXT NOT NULL, env_id TEXT NOT NULL, manifest TEXT NOT NULL,
     PRIMARY KEY (app_id, namespace_id, env_id)
@@ -70,6 +74,9 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        columns = [row["name"] for row in self.db.execute("PRAGMA table_info(packages)")]
+        if "fails_to_start" not in columns:  # a data directory of an older emulator
+            self.db.execute("ALTER TABLE packages ADD COLUMN fails_to_start INTEGER NOT NULL DEFAULT 0")
         key = self.db.execute("SELECT value FROM meta WHERE key = 'hmac_key'").fetchone()
         if key is None:
             self.db.execute("INSERT INTO meta (key, value) VALUES ('hmac_key', ?)", (secrets.token_hex(32),))
@@ -122,6 +129,7 @@ class Store:
         self.db.execute("DELETE FROM jobs")
         self.db.execute("DELETE FROM environments")
         self.db.execute("DELETE FROM commits")
+        self.db.execute("DELETE FROM starts")
         self._load_environments()
         self.db.execute("COMMIT")
         self._load_branches()
@@ -151,14 +159,14 @@ class Store:
         ).fetchall()
 
     def insert_package(self, app_id, package_id, model_version, runtime_version, description, file_name, file_size, log,
-                       created_ts=None):
+                       created_ts=None, fails_to_start=False):
         now = time.time() if created_ts is None else created_ts
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM packages").fetchone()[0]
         self.db.execute(
             "INSERT INTO packages (id, app_id, model_version, runtime_version, created_on, created_ts, description, file_name,"
-            " file_size, expiry_date, build_log, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " file_size, expiry_date, build_log, seq, fails_to_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (package_id, app_id, model_version, runtime_version, iso(now), now, description, file_name, file_size,
-             iso(now + 60 * 86400), log, seq),
+             iso(now + 60 * 86400), log, seq, 1 if fails_to_start else 0),
         )
 
     def add_packages(self, app, count, version, branch="bulk", ago=0.0, step=0.001, uploaded=False):
@@ -211,6 +219,47 @@ class Store:
             "SELECT manifest FROM environments WHERE app_id = ? AND namespace_id = ? AND env_id = ?", (app_id, namespace_id, env_id)
         ).fetchone()
         return json.loads(row["manifest"]) if row else None
+
+    def start_app(self, app_id, namespace_id, env_id, package_id, instances, started=None):
+        """After a change of package or instances: the app starts (Processing) for start_seconds, then is Ready, or
+        Failed when its package fails to start. With no instances there is nothing to start."""
+        if instances <= 0:
+            self.db.execute("DELETE FROM starts WHERE app_id = ? AND namespace_id = ? AND env_id = ?", (app_id, namespace_id, env_id))
+            return
+        row = self.get_package(app_id, package_id)
+        outcome = "Failed" if row is not None and row["fails_to_start"] else "Ready"
+        self.db.execute("INSERT OR REPLACE INTO starts (app_id, namespace_id, env_id, package_id, due_ts, outcome) VALUES "
+                        "(?, ?, ?, ?, ?, ?)", (app_id, namespace_id, env_id, package_id,
+                                               (started or time.time()) + float(self.settings.get("start_seconds", 0)),
+                                               outcome))
+
+    def container_state(self, app_id, namespace_id, env_id):
+        """Processing while a deploy job runs or the app starts, then the start's outcome (Ready or Failed)."""
+        if self.pending_deploy(app_id, namespace_id, env_id):
+            return "Processing"
+        row = self.db.execute("SELECT due_ts, outcome FROM starts WHERE app_id = ? AND namespace_id = ? AND env_id = ?",
+                              (app_id, namespace_id, env_id)).fetchone()
+        if row is None:
+            return "Ready"
+        return "Processing" if time.time() < row["due_ts"] else row["outcome"]
+
+    def environment_states(self):
+        """Every environment: ids, the package it runs, its state now, and when its last start ended or ends."""
+        starts = {(r["app_id"], r["namespace_id"], r["env_id"]): r["due_ts"] for r in self.db.execute("SELECT * FROM starts")}
+        out = []
+        for row in self.db.execute("SELECT app_id, namespace_id, env_id, manifest FROM environments ORDER BY app_id, namespace_id, env_id"):
+            key = (row["app_id"], row["namespace_id"], row["env_id"])
+            manifest = json.loads(row["manifest"])["environment"]
+            out.append({"appId": key[0], "namespaceId": key[1], "environmentId": key[2],
+                        "packageId": manifest["deployment"].get("packageId"), "state": self.container_state(*key),
+                        "settledAt": starts.get(key)})
+        return out
+
+    def find_environment(self, env_id):
+        """(app id, namespace id, manifest) of the first environment with this id, or None."""
+        row = self.db.execute("SELECT app_id, namespace_id, manifest FROM environments WHERE env_id = ? ORDER BY app_id, namespace_id",
+                              (env_id,)).fetchone()
+        return (row["app_id"], row["namespace_id"], json.loads(row["manifest"])) if row else None
 
     def list_manifests(self, app_id, offset, limit):
         """A page of an app's environment manifests, in a fixed order (namespace, then environment id)."""

@@ -54,7 +54,8 @@ class Api:
 
 
 def fast_args():
-    return ["--build-seconds", "0.3", "--upload-seconds", "0.1", "--delete-seconds", "0.1", "--deploy-seconds", "0.2"]
+    return ["--build-seconds", "0.3", "--upload-seconds", "0.1", "--delete-seconds", "0.1", "--deploy-seconds", "0.2",
+            "--start-seconds", "0"]
 
 
 def assert_envelope(resp, status, *, names=(), message_has=None):

@@ -1,5 +1,11 @@
 """Deploy API subset: environment manifests, GET then PUT, and the job that applies them."""
 
+import json
+import time
+import zipfile
+
+import requests
+
 from emutest import GIT_APP, NAMESPACE, READONLY, SVN_APP, assert_envelope
 
 ENV = f"/apps/{GIT_APP}/namespaces/{NAMESPACE}/environments/gitdemo"
@@ -96,3 +102,47 @@ def test_environment_list_pages_by_offset_and_shows_what_runs(api, emulator):
     assert len(api("GET", f"/apps/{GIT_APP}/environments", params={"limit": 5}).json()["environments"]) == 1
     assert_envelope(api("GET", f"/apps/{GIT_APP}/environments", params={"limit": "x"}), 400, names=["limit"])
     assert api("GET", f"/apps/{SVN_APP}/environments").json()["environments"][0]["environment"]["id"] == "svndemo"
+
+
+def test_after_the_job_the_app_starts_then_is_ready_or_failed(api, emulator):
+    emulator.control("POST", "settings", {"start_seconds": 1})
+    good = api.built_package()
+    bad = api.built_package(branch="feature/login-page", revision="b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6")
+    root = emulator.root
+    for pkg, outcome in ((good, "Ready"), (bad, "Failed")):
+        manifest = api("GET", ENV).json()
+        manifest["environment"]["deployment"]["packageId"] = pkg["id"]
+        api.wait(api("PUT", ENV, json=manifest).json()["id"])
+        assert api("GET", ENV).json()["environment"]["container"]["state"] == "Processing"  # starting
+        assert requests.get(f"{root}/_apps/gitdemo/", timeout=10).status_code == 503
+        time.sleep(1.1)
+        assert api("GET", ENV).json()["environment"]["container"]["state"] == outcome
+    manifest = api("GET", ENV).json()
+    manifest["environment"]["deployment"]["packageId"] = good["id"]
+    api.wait(api("PUT", ENV, json=manifest).json()["id"])
+    time.sleep(1.1)
+    page = requests.get(f"{root}/_apps/gitdemo/", timeout=10)
+    shown = [e for e in emulator.control("GET", "environments") if e["environmentId"] == "gitdemo"][0]
+    assert shown["state"] == "Ready" and shown["packageId"] == good["id"] and shown["settledAt"] <= time.time()
+    assert page.status_code == 200 and page.json()["packageId"] == good["id"] and page.json()["state"] == "Ready"
+    assert emulator.control("POST", "app-health", {"environmentId": "gitdemo", "healthy": False})["healthy"] is False
+    assert requests.get(f"{root}/_apps/gitdemo/", timeout=10).json()["status"] == "unhealthy"
+    emulator.control("POST", "app-health", {"environmentId": "gitdemo", "healthy": True})
+    assert requests.get(f"{root}/_apps/gitdemo/", timeout=10).status_code == 200
+    logged = [r for r in emulator.requests() if r["path"] == "/_apps/gitdemo/"]
+    assert logged and logged[-1]["status"] == 200 and logged[-1]["authorization"] is False
+    assert requests.get(f"{root}/_apps/nothing/", timeout=10).status_code == 404
+
+
+def test_an_uploaded_package_can_say_it_fails_to_start(api, emulator, tmp_path):
+    emulator.control("POST", "settings", {"start_seconds": 0})
+    path = tmp_path / "bad.mda"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("model/metadata.json", json.dumps({"ModelVersion": "1.2.3.4", "FailsToStart": True}))
+    with open(path, "rb") as handle:
+        job = api("POST", f"/apps/{GIT_APP}/packages", files={"file": handle}, data={"fileName": "bad.mda"}).json()
+    pkg_id = api.wait(job["id"])["packageId"]
+    manifest = api("GET", ENV).json()
+    manifest["environment"]["deployment"]["packageId"] = pkg_id
+    api.wait(api("PUT", ENV, json=manifest).json()["id"])
+    assert api("GET", ENV).json()["environment"]["container"]["state"] == "Failed"
