@@ -625,8 +625,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (the test command runs this)")
     parser.add_argument("--out", help="where to write the Markdown results (default: RESULTS.md for a full run of every figure; "
                                       "stdout only in quick mode or with --only)")
-    parser.add_argument("--only", help="comma-separated figure names: wait, polls, build, upload, download, get, list, parallel, head, prune, "
-                                      "ready")
+    parser.add_argument("--only", help="comma-separated figure names: wait, polls, build, upload, download, get, list, "
+                                       "parallel, head, prune, ready")
     args = parser.parse_args()
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()

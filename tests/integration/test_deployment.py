@@ -131,25 +131,24 @@ def test_role_argument_spec_rejects_wrong_types(emu, tmp_path):
     assert emu.requests() == []
 
 
-def test_molecule_scenario(emulator, tmp_path):
+def run_molecule(emulator, scenario):
+    """`molecule test -s <scenario>` against a reset emulator, the way a user's CI runs it; returns its output."""
     emulator.control("POST", "reset")
     env = dict(os.environ, MENDIX_PRIVATE_CLOUD_URL=emulator.url, MENDIX_PAT=ADMIN, MXPC_EMULATOR_ROOT=emulator.root,
                ANSIBLE_FORCE_COLOR="0", NO_COLOR="1", MOLECULE_NO_LOG="false")
-    proc = subprocess.run(["molecule", "test", "-s", "default"], cwd=os.path.join(ROOT, "extensions"), env=env,
+    proc = subprocess.run(["molecule", "test", "-s", scenario], cwd=os.path.join(ROOT, "extensions"), env=env,
                           capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    assert "idempotence" in proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr
+
+
+def test_molecule_scenario(emulator):
+    assert "idempotence" in run_molecule(emulator, "default")
     assert len(packages_of(emulator)) == 1
 
 
-def test_molecule_rollback_scenario(emulator, tmp_path):
+def test_molecule_rollback_scenario(emulator):
     """A deploy of a package whose app fails to start, rolled back by the role (its verify checks the environment)."""
-    emulator.control("POST", "reset")
-    env = dict(os.environ, MENDIX_PRIVATE_CLOUD_URL=emulator.url, MENDIX_PAT=ADMIN, MXPC_EMULATOR_ROOT=emulator.root,
-               ANSIBLE_FORCE_COLOR="0", NO_COLOR="1", MOLECULE_NO_LOG="false")
-    proc = subprocess.run(["molecule", "test", "-s", "rollback"], cwd=os.path.join(ROOT, "extensions"), env=env,
-                          capture_output=True, text=True, timeout=900, check=False)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    assert "Record the failure" in proc.stdout + proc.stderr
+    assert "Record the failure" in run_molecule(emulator, "rollback")
     # the good deploy, the failing one, and its rollback
     assert len([r for r in write_requests(emulator) if r["method"] == "PUT"]) == 3
