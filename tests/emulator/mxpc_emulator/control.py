@@ -30,6 +30,7 @@ def add_routes(router, emu):
     router.add_post(CONTROL + "/commits", emu.control_add_commit)
     router.add_post(CONTROL + "/app-health", emu.control_app_health)
     router.add_get(CONTROL + "/environments", emu.control_environments)
+    router.add_post(CONTROL + "/environment-edits", emu.control_environment_edit)
 
 
 def _public_params(raw):
@@ -56,6 +57,7 @@ class ControlApi:
         self.faults = dict(NO_FAULTS)
         self.windows.clear()
         self.unhealthy.clear()
+        self.edits.clear()
         return web.json_response({"reset": True})
 
     async def control_get_faults(self, _request):
@@ -124,6 +126,25 @@ class ControlApi:
 
     async def control_environments(self, _request):
         return web.json_response(self.store.environment_states())
+
+    async def control_environment_edit(self, request):
+        """An edit by someone else, made right after the environment's manifest was read `afterReads` times (1: the
+        next read) through the API: {appId, namespaceId, environmentId, afterReads?, set: {"container.instances": 3,
+        ...}} (dotted paths under `environment`). Tests use it to edit between a client's read and its write."""
+        try:
+            body = await request.json()
+            edit = {"appId": str(body["appId"]).lower(), "namespaceId": str(body["namespaceId"]),
+                    "environmentId": str(body["environmentId"]), "afterReads": int(body.get("afterReads", 1)),
+                    "set": dict(body["set"])}
+            if edit["afterReads"] < 1 or not edit["set"]:
+                raise ValueError("nothing to do")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return web.json_response({"error": "body is {appId, namespaceId, environmentId, afterReads: N >= 1, set: "
+                                               "{dotted.path: value, ...}}"}, status=400)
+        if self.store.get_manifest(edit["appId"], edit["namespaceId"], edit["environmentId"]) is None:
+            return web.json_response({"error": "no such environment"}, status=404)
+        self.edits.append(edit)
+        return web.json_response(edit)
 
     async def control_app_health(self, request):
         """{environmentId, healthy}: the environment's app (/_apps/<id>/) answers 503 while unhealthy."""

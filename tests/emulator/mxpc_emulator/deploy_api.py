@@ -1,5 +1,5 @@
-"""Deploy API routes the collection uses: an app's environments (list), an environment's manifest (GET and PUT,
-namespaced)."""
+"""Deploy API routes the collection uses: an app's environments (list, create), an environment's manifest (GET, PUT,
+DELETE, namespaced)."""
 
 from aiohttp import web
 
@@ -18,6 +18,8 @@ def add_routes(router, emu):
     router.add_get(APP_PAGE, emu.app_page)
     router.add_get(ENVIRONMENT, emu.get_environment)
     router.add_put(ENVIRONMENT, emu.put_environment)
+    router.add_post(ENVIRONMENTS, emu.create_environment)
+    router.add_delete(ENVIRONMENT, emu.delete_environment)
 
 
 class DeployApi:
@@ -73,27 +75,127 @@ class DeployApi:
 
     async def get_environment(self, request):
         self.authorize(request, any_of=[seedmod.SCOPE_DEPLOY_READ, seedmod.SCOPE_DEPLOY_WRITE])
-        app, _ns, _env, manifest = self._environment(request)
-        return web.json_response(self._shown(app["id"], manifest, request))
+        app, ns, env, manifest = self._environment(request)
+        response = web.json_response(self._shown(app["id"], manifest, request))
+        self.after_read(app["id"], ns, env)
+        return response
+
+    def after_read(self, app_id, ns, env_id):
+        """Carry out a concurrent edit (POST /_emulator/environment-edits) whose read count this read completes."""
+        for edit in list(self.edits):
+            if (edit["appId"], edit["namespaceId"], edit["environmentId"]) != (app_id, ns, env_id):
+                continue
+            edit["afterReads"] -= 1
+            if edit["afterReads"] > 0:
+                continue
+            self.edits.remove(edit)
+            stored = self.store.get_manifest(app_id, ns, env_id)
+            if stored is None:
+                continue
+            for path, value in edit["set"].items():
+                target = stored["environment"]
+                keys = path.split(".")
+                for key in keys[:-1]:
+                    target = target.setdefault(key, {})
+                target[keys[-1]] = value
+            self.store.update_environment(app_id, ns, env_id, stored)
+
+    async def _manifest_body(self, request):
+        if request.content_type != "application/json":
+            raise validation_error([("Content-Type", "must be application/json")])
+        try:
+            return await request.json()
+        except (ValueError, UnicodeDecodeError):
+            raise validation_error([("body", "must be a JSON environment manifest")]) from None
 
     async def put_environment(self, request):
         self.authorize(request, all_of=[seedmod.SCOPE_DEPLOY_WRITE])
         app, ns, env, _stored = self._environment(request)
-        if request.content_type != "application/json":
-            raise validation_error([("Content-Type", "must be application/json")])
-        try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            raise validation_error([("body", "must be a JSON environment manifest")]) from None
-        problems = check_manifest(body, env)
+        body = await self._manifest_body(request)
+        problems = check_manifest(body, env, app)
         if problems:
             raise validation_error(problems)
         job_id = self.store.create_job("deploy", app["id"], {"namespace_id": ns, "env_id": env, "manifest": body})
         return self.job_accepted(request, job_id)
 
+    async def create_environment(self, request):
+        """POST a new environment's manifest: accepted when it is valid and names a namespace of a cluster; the job
+        creates it, or fails when the namespace already has an environment with that id (the ids are the client's to
+        choose, and a duplicate fails the job, as the API's documentation says)."""
+        self.authorize(request, all_of=[seedmod.SCOPE_DEPLOY_WRITE])
+        app = self.app_or_404(request)
+        body = await self._manifest_body(request)
+        problems = check_manifest(body, None, app)
+        namespace_id = None
+        if not problems:
+            provider = body["environment"]["provider"]
+            namespace_id = self.store.namespaces.get((provider["clusterId"], provider["namespace"]))
+            if namespace_id is None:
+                problems.append(("environment.provider.namespace", f"cluster {provider['clusterId']} has no namespace "
+                                                                   f"named {provider['namespace']!r}"))
+        if problems:
+            raise validation_error(problems)
+        job_id = self.store.create_job("create_env", app["id"], {"namespace_id": namespace_id, "env_id": body["environment"]["id"],
+                                                                 "manifest": body})
+        return self.job_accepted(request, job_id)
 
-def check_manifest(body, env_id):
-    """Shape checks of a PUT manifest; a list of (field, reason)."""
+    async def delete_environment(self, request):
+        self.authorize(request, all_of=[seedmod.SCOPE_DEPLOY_WRITE])
+        app, ns, env, _stored = self._environment(request)
+        job_id = self.store.create_job("delete_env", app["id"], {"namespace_id": ns, "env_id": env})
+        return self.job_accepted(request, job_id)
+
+
+LOG_LEVELS = ("CRITICAL", "NONE", "DEBUG", "TRACE", "INFO", "ERROR")
+ANNOTATION_TYPES = ("Pod", "Service", "Ingress")
+STRATEGY_TYPES = ("Reduced App Downtime", "Default")
+SERVICE_PLANS = ("OnDemand", "Dedicated")
+# the spec's enum holds the backslashes literally ('{type: \"database\"}' in its YAML); both spellings are taken
+SERVICE_CONFIGS = ('{type: "database"}', '{type: "storage"}', '{type: \\"database\\"}', '{type: \\"storage\\"}')
+STATES = ("Ready", "Processing", "Failed", "Unknown")
+PURPOSES = ("Test", "Development", "Acceptance", "Production")
+METRICS_MODES = ("default", "native", "compatibility")
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _items(problems, where, value, fields, required=("name",)):
+    """Check a list of objects: each field's type (a type, or a tuple of allowed values), `required` present."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append((where, "must be a list"))
+        return []
+    good = []
+    for index, item in enumerate(value):
+        here = f"{where}[{index}]"
+        if not isinstance(item, dict):
+            problems.append((here, "must be an object"))
+            continue
+        bad = False
+        for key, kind in fields.items():
+            if key not in item:
+                if key in required:
+                    problems.append((f"{here}.{key}", "is required"))
+                    bad = True
+                continue
+            ok = item[key] in kind if isinstance(kind, tuple) else isinstance(item[key], kind) and not (
+                kind is not bool and isinstance(item[key], bool))
+            if not ok:
+                what = "one of " + ", ".join(kind) if isinstance(kind, tuple) else {str: "a string", bool: "true or false"}[kind]
+                problems.append((f"{here}.{key}", f"must be {what}"))
+                bad = True
+        if not bad:
+            good.append(item)
+    return good
+
+
+def check_manifest(body, env_id=None, app=None):
+    """A written manifest (PUT, or POST when env_id is None) against the Deploy API 4.13 write schema, for what the
+    emulator stores; with the app, the constants and scheduled events named must be ones its model defines. A list
+    of (field, reason)."""
     if not isinstance(body, dict):
         return [("body", "must be a JSON environment manifest")]
     problems = []
@@ -102,22 +204,124 @@ def check_manifest(body, env_id):
     env = body.get("environment")
     if not isinstance(env, dict):
         return problems + [("environment", "is required: the environment manifest")]
-    if env.get("id") != env_id:
+    if env_id is not None and env.get("id") != env_id:
         problems.append(("environment.id", f"must be the environment of the path, {env_id!r}"))
+    elif not isinstance(env.get("id"), str) or not 1 <= len(env["id"]) <= 32:
+        problems.append(("environment.id", "is required: the environment's id, 1 to 32 characters"))
+    props = env.get("properties")
+    if not isinstance(props, dict):
+        problems.append(("environment.properties", "is required, with name, production, defaultStudioTarget and "
+                                                   "secretsStoreEnabled"))
+    else:
+        if not isinstance(props.get("name"), str):
+            problems.append(("environment.properties.name", "is required: a string"))
+        for key in ("production", "defaultStudioTarget", "secretsStoreEnabled"):
+            if not isinstance(props.get(key), bool):
+                problems.append((f"environment.properties.{key}", "is required: true or false"))
+        if "OverwriteProductTypePCLM" in props and not isinstance(props["OverwriteProductTypePCLM"], str):
+            problems.append(("environment.properties.OverwriteProductTypePCLM", "must be a string"))
+        if "environmentPurpose" in props and props["environmentPurpose"] not in PURPOSES:
+            # non-editable: ignored on write, but checked like the rest
+            problems.append(("environment.properties.environmentPurpose", "must be one of " + ", ".join(PURPOSES)))
     deployment = env.get("deployment")
+    constants = events = []
     if not isinstance(deployment, dict):
         problems.append(("environment.deployment", "is required, with appUrl and packageId"))
     else:
-        for key in ("appUrl", "packageId"):
-            if not isinstance(deployment.get(key), str) or not deployment.get(key):
-                problems.append((f"environment.deployment.{key}", "is required: a non-empty string"))
+        if not isinstance(deployment.get("appUrl"), str) or not deployment["appUrl"]:
+            problems.append(("environment.deployment.appUrl", "is required: a non-empty string"))
+        package_id = deployment.get("packageId")
+        if not isinstance(package_id, str) or (env_id is None and not package_id):
+            # an environment that runs no package yet shows packageId "", and may be written back so
+            problems.append(("environment.deployment.packageId", "is required: the id of a deployment package of the app"))
+        where = "environment.deployment."
+        constants = _items(problems, where + "constants", deployment.get("constants"), {"name": str, "value": str})
+        events = _items(problems, where + "scheduledEvents", deployment.get("scheduledEvents"), {"name": str, "enabled": bool})
+        _items(problems, where + "appLogLevels", deployment.get("appLogLevels"), {"name": str, "level": LOG_LEVELS},
+               required=("name", "level"))
     container = env.get("container")
     instances = container.get("instances") if isinstance(container, dict) else None
-    if not isinstance(instances, int) or isinstance(instances, bool) or not 0 <= instances <= 10:
+    if not _is_int(instances) or not 0 <= instances <= 10:
         problems.append(("environment.container.instances", "is required: a whole number from 0 to 10"))
-    for key in ("properties", "provider"):
-        if not isinstance(env.get(key), dict):
-            problems.append((f"environment.{key}", "is required"))
-    if not isinstance(env.get("services", []), list):
-        problems.append(("environment.services", "must be a list"))
+    if isinstance(container, dict) and "state" in container and container["state"] not in STATES:
+        problems.append(("environment.container.state", "must be one of " + ", ".join(STATES)))
+    resources = container.get("coreResources") if isinstance(container, dict) else None
+    if not isinstance(resources, dict):
+        problems.append(("environment.container.coreResources", "is required, with limits and requests"))
+    else:
+        for part in ("limits", "requests"):
+            given = resources.get(part)
+            if not isinstance(given, dict):
+                problems.append((f"environment.container.coreResources.{part}", "is required, with cpu and memory"))
+                continue
+            for key in ("cpu", "memory", "ephemeralStorage"):
+                if (key in given or key != "ephemeralStorage") and not isinstance(given.get(key), str):
+                    problems.append((f"environment.container.coreResources.{part}.{key}", "must be a string, such as '1'"))
+    runtime = env.get("runtime")
+    if runtime is not None and not isinstance(runtime, dict):
+        problems.append(("environment.runtime", "must be an object"))
+    elif runtime:
+        for key in ("subscriptionSecret", "debuggerPassword", "mxAdminPassword", "runtimeVersion"):
+            if key in runtime and not isinstance(runtime[key], str):
+                problems.append((f"environment.runtime.{key}", "must be a string"))
+        for key in ("environmentVariables", "customRuntimeSettings"):
+            _items(problems, f"environment.runtime.{key}", runtime.get(key), {"name": str, "value": str})
+    provider = env.get("provider")
+    if not isinstance(provider, dict):
+        problems.append(("environment.provider", "is required, with clusterId and namespace"))
+    else:
+        for key in ("clusterId", "namespace"):
+            if not isinstance(provider.get(key), str):
+                problems.append((f"environment.provider.{key}", "is required: a string"))
+        if "namespaceId" in provider and not isinstance(provider["namespaceId"], str):
+            problems.append(("environment.provider.namespaceId", "must be a string"))
+    network = env.get("network")
+    if network is not None and not isinstance(network, dict):
+        problems.append(("environment.network", "must be an object"))
+    elif network:
+        _items(problems, "environment.network.outgoingConnectionCertificate", network.get("outgoingConnectionCertificate"),
+               {"enabled": bool, "password": str, "certificateType": str, "key": str}, required=())
+    metrics = env.get("runtimeMetricsConfiguration")
+    if metrics is not None and not isinstance(metrics, dict):
+        problems.append(("environment.runtimeMetricsConfiguration", "must be an object"))
+    elif metrics:
+        if "mode" in metrics and metrics["mode"] not in METRICS_MODES:
+            problems.append(("environment.runtimeMetricsConfiguration.mode", "must be one of " + ", ".join(METRICS_MODES)))
+        for key in ("interval", "mxAgentConfig", "mxAgentInstrumentationConfig"):
+            if key in metrics and not isinstance(metrics[key], str):
+                problems.append((f"environment.runtimeMetricsConfiguration.{key}", "must be a string"))
+    _items(problems, "environment.annotations", env.get("annotations"),
+           {"key": str, "value": str, "annotationType": ANNOTATION_TYPES}, required=("key",))
+    if "services" not in env:
+        problems.append(("environment.services", "is required: a list (it may be empty)"))
+    else:
+        _items(problems, "environment.services", env.get("services"),
+               {"name": str, "plan": SERVICE_PLANS, "config": SERVICE_CONFIGS}, required=("name", "plan", "config"))
+    strategy = env.get("deploymentStrategy")
+    if strategy is not None:
+        if not isinstance(strategy, dict):
+            problems.append(("environment.deploymentStrategy", "must be an object"))
+        else:
+            if "runtimeDeploymentStrategyType" in strategy and strategy["runtimeDeploymentStrategyType"] not in STRATEGY_TYPES:
+                problems.append(("environment.deploymentStrategy.runtimeDeploymentStrategyType",
+                                 "must be one of " + ", ".join(STRATEGY_TYPES)))
+            for key in ("switchOverthreshold", "maxSurge", "maxUnavailable"):
+                if key in strategy and not _is_int(strategy[key]):
+                    problems.append((f"environment.deploymentStrategy.{key}", "must be a whole number"))
+    if app is not None and not problems:
+        problems += model_problems(app, constants, events)
+    return problems
+
+
+def model_problems(app, constants, events):
+    """Constants and scheduled events that the app's model does not define."""
+    problems = []
+    for index, item in enumerate(constants):
+        if item["name"] not in app["constants"]:
+            problems.append((f"environment.deployment.constants[{index}].name",
+                             f"the app's model defines no constant {item['name']!r}"))
+    for index, item in enumerate(events):
+        if item["name"] not in app["scheduled_events"]:
+            problems.append((f"environment.deployment.scheduledEvents[{index}].name",
+                             f"the app's model defines no scheduled event {item['name']!r}"))
     return problems

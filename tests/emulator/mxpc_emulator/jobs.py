@@ -10,7 +10,7 @@ import time
 import uuid
 
 from . import mda
-from .store import merge_manifest, resolve_revision
+from .store import merge_manifest, new_manifest, resolve_revision, take_secrets
 
 
 class JobRunner:
@@ -130,25 +130,54 @@ class JobRunner:
             pass
         return "finished", None, None, None
 
+    def _package_problem(self, app, package_id):
+        if self.store.get_package(app["id"], package_id) is None:
+            return {"code": 400, "message": f"Package {package_id} is not a deployment package of app {app['id']}."}
+        return None
+
     def _finish_deploy(self, row, app, params):
         new = params["manifest"]
         package_id = new["environment"]["deployment"]["packageId"]
-        if self.store.get_package(app["id"], package_id) is None:
-            message = f"Package {package_id} is not a deployment package of app {app['id']}."
-            return "failed", None, {"code": 400, "message": message}, None
-        stored = self.store.get_manifest(app["id"], params["namespace_id"], params["env_id"])
+        ns, env_id = params["namespace_id"], params["env_id"]
+        stored = self.store.get_manifest(app["id"], ns, env_id)
         if stored is None:
-            return "failed", None, {"code": 404, "message": f"Environment {params['env_id']} could not be found"}, None
-        merged = merge_manifest(stored, new)
-        self.store.db.execute(
-            "UPDATE environments SET manifest = ? WHERE app_id = ? AND namespace_id = ? AND env_id = ?",
-            (json.dumps(merged), app["id"], params["namespace_id"], params["env_id"]),
-        )
+            return "failed", None, {"code": 404, "message": f"Environment {env_id} could not be found"}, None
+        if package_id or stored["environment"]["deployment"].get("packageId"):
+            problem = self._package_problem(app, package_id)
+            if problem:
+                return "failed", None, problem, None
+        secrets_ = take_secrets(new, self.store.get_secrets(app["id"], ns, env_id))
+        merged = merge_manifest(stored, new, app)
+        self.store.update_environment(app["id"], ns, env_id, merged, secrets_)
         old, now = stored["environment"], merged["environment"]
         instances = int(now["container"].get("instances") or 0)
+        # a new package, another instance count, or new settings for the app restart it
         changed = (old["deployment"].get("packageId") != package_id
-                   or int(old["container"].get("instances") or 0) != instances)
+                   or int(old["container"].get("instances") or 0) != instances
+                   or any(old.get(key) != now.get(key) for key in ("deployment", "runtime"))
+                   or old["container"].get("coreResources") != now["container"].get("coreResources"))
         if changed:
             # the app starts when the job ends: at its due time, whenever the runner gets to it
-            self.store.start_app(app["id"], params["namespace_id"], params["env_id"], package_id, instances, started=row["due_ts"])
+            self.store.start_app(app["id"], ns, env_id, package_id, instances, started=row["due_ts"])
+        return "finished", None, None, None
+
+    def _finish_create_env(self, row, app, params):
+        body, ns, env_id = params["manifest"], params["namespace_id"], params["env_id"]
+        if self.store.namespace_taken(ns, env_id):
+            return "failed", None, {"code": 400, "message": f"An environment with id {env_id} already exists in namespace "
+                                                            f"{body['environment']['provider']['namespace']}: environment "
+                                                            "ids must be unique; choose another id."}, None
+        package_id = body["environment"]["deployment"]["packageId"]
+        problem = self._package_problem(app, package_id)
+        if problem:
+            return "failed", None, problem, None
+        secrets_ = take_secrets(body, {})
+        manifest = new_manifest(body, app, ns)
+        self.store.insert_environment(app["id"], ns, manifest, secrets_)
+        self.store.start_app(app["id"], ns, env_id, package_id, int(manifest["environment"]["container"]["instances"]),
+                             started=row["due_ts"])
+        return "finished", None, None, None
+
+    def _finish_delete_env(self, row, app, params):
+        self.store.delete_environment(app["id"], params["namespace_id"], params["env_id"])
         return "finished", None, None, None

@@ -75,6 +75,10 @@ DEMO_SEED = {
             "failing_revisions": ["deadbeef00112233445566778899aabbccddeeff"],
             # builds, but the app fails to start
             "failing_start_revisions": ["b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6"],
+            # what the app's model defines: constants (name: default value) and scheduled events
+            "constants": {"MyFirstModule.ApiUrl": "https://api.example.test", "MyFirstModule.FeatureLoginPage": "false",
+                          "MyFirstModule.MaxUploadMB": "25"},
+            "scheduled_events": ["MyFirstModule.NightlyCleanup", "MyFirstModule.SendReminders"],
             "namespaces": [
                 {
                     "id": DEMO_NAMESPACE_ID,
@@ -97,6 +101,8 @@ DEMO_SEED = {
                 "release-1.2": ["590", "601", "623"],
             },
             "failing_revisions": ["601"],
+            "constants": {"Administration.SupportEmail": "support@example.test"},
+            "scheduled_events": ["Administration.PurgeSessions"],
             "namespaces": [
                 {
                     "id": DEMO_NAMESPACE_ID,
@@ -180,6 +186,12 @@ def normalise(data):
         app["failing_revisions"] = [str(r) for r in app.get("failing_revisions") or []]
         # builds of these revisions succeed, but their app fails to start (the environment ends Failed)
         app["failing_start_revisions"] = [str(r) for r in app.get("failing_start_revisions") or []]
+        constants = app.setdefault("constants", {})
+        _require(isinstance(constants, dict), f"{where}.constants must map constant names to default values")
+        app["constants"] = {str(name): "" if value is None else str(value) for name, value in constants.items()}
+        events = app.setdefault("scheduled_events", [])
+        _require(isinstance(events, list), f"{where}.scheduled_events must be a list of scheduled event names")
+        app["scheduled_events"] = [str(name) for name in events]
         namespaces = app.setdefault("namespaces", [])
         for j, ns in enumerate(namespaces):
             nwhere = f"{where}.namespaces[{j}]"

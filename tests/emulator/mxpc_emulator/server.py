@@ -26,6 +26,7 @@ class Emulator(Middleware, BuildApi, DeployApi, RepoApi, ControlApi):
         self.jobs = JobRunner(self.store)
         self.initial_settings = dict(seed["settings"])
         self.unhealthy = set()  # environment ids whose app answers 503 (POST /_emulator/app-health)
+        self.edits = []  # concurrent edits of environments to make after some reads (POST /_emulator/environment-edits)
         self.init_middleware(seed["tokens"], rate_limit, request_log_limit)
 
     def make_app(self):

@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS starts (
 );
 CREATE TABLE IF NOT EXISTS environments (
     app_id TEXT NOT NULL, namespace_id TEXT NOT NULL, env_id TEXT NOT NULL, manifest TEXT NOT NULL,
-    PRIMARY KEY (app_id, namespace_id, env_id)
+    secrets TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (app_id, namespace_id, env_id)
 );
 """
 
@@ -47,7 +47,16 @@ DETAILS = {
     "upload": "Request to upload deployment package.",
     "delete": "Request to delete deployment package.",
     "deploy": "Request to update environment.",
+    "create_env": "Request to create environment.",
+    "delete_env": "Request to delete environment.",
 }
+# The setting that times each kind of job.
+SECONDS_SETTING = {"create_env": "deploy_seconds", "delete_env": "deploy_seconds"}
+# Jobs that change an environment: while one is pending, its container state is Processing.
+ENVIRONMENT_JOBS = ("deploy", "create_env", "delete_env")
+# Runtime secrets: write-only (the 4.13 GET does not return them); this value clears one.
+SECRETS = ("subscriptionSecret", "debuggerPassword", "mxAdminPassword")
+CLEAR_SECRET = "LS0t"
 
 # Manifest parts the Deploy API treats as non-editable: kept from the stored manifest on PUT.
 NON_EDITABLE = {("properties", "environmentPurpose"), ("container", "state"), ("container", "lastRunningInstanceCount"), ("provider",)}
@@ -77,6 +86,8 @@ class Store:
         columns = [row["name"] for row in self.db.execute("PRAGMA table_info(packages)")]
         if "fails_to_start" not in columns:  # a data directory of an older emulator
             self.db.execute("ALTER TABLE packages ADD COLUMN fails_to_start INTEGER NOT NULL DEFAULT 0")
+        if "secrets" not in [row["name"] for row in self.db.execute("PRAGMA table_info(environments)")]:
+            self.db.execute("ALTER TABLE environments ADD COLUMN secrets TEXT NOT NULL DEFAULT '{}'")
         key = self.db.execute("SELECT value FROM meta WHERE key = 'hmac_key'").fetchone()
         if key is None:
             self.db.execute("INSERT INTO meta (key, value) VALUES ('hmac_key', ?)", (secrets.token_hex(32),))
@@ -84,6 +95,8 @@ class Store:
             key = self.db.execute("SELECT value FROM meta WHERE key = 'hmac_key'").fetchone()
         self.hmac_key = bytes.fromhex(key["value"])
         self._load_branches()
+        # the clusters' namespaces, by (cluster id, namespace name): where a new environment may be created
+        self.namespaces = {(ns["cluster_id"], ns["name"]): ns["id"] for app in seed["apps"] for ns in app["namespaces"]}
 
     def close(self):
         self.db.close()
@@ -191,7 +204,7 @@ class Store:
     # ------------------------------------------------------------------ jobs
     def create_job(self, kind, app_id, params):
         now = time.time()
-        seconds = float(self.settings[f"{kind}_seconds"])
+        seconds = float(self.settings[SECONDS_SETTING.get(kind, f"{kind}_seconds")])
         job_id = str(uuid.uuid4())
         self.db.execute(
             "INSERT INTO jobs (id, kind, app_id, created_ts, due_ts, status, details, params) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
@@ -207,7 +220,10 @@ class Store:
                                (time.time(),)).fetchall()
 
     def pending_deploy(self, app_id, namespace_id, env_id):
-        for row in self.db.execute("SELECT params FROM jobs WHERE status = 'pending' AND kind = 'deploy' AND app_id = ?", (app_id,)):
+        """Whether a job that changes this environment (update, create, delete) is pending."""
+        marks = ", ".join("?" for _ in ENVIRONMENT_JOBS)
+        for row in self.db.execute(f"SELECT params FROM jobs WHERE status = 'pending' AND kind IN ({marks}) AND app_id = ?",
+                                   (*ENVIRONMENT_JOBS, app_id)):
             params = json.loads(row["params"])
             if params["namespace_id"] == namespace_id and params["env_id"] == env_id:
                 return True
@@ -219,6 +235,34 @@ class Store:
             "SELECT manifest FROM environments WHERE app_id = ? AND namespace_id = ? AND env_id = ?", (app_id, namespace_id, env_id)
         ).fetchone()
         return json.loads(row["manifest"]) if row else None
+
+    def namespace_taken(self, namespace_id, env_id):
+        """Whether any app has an environment with this id in the namespace (an environment id names the app's
+        resources in the cluster's namespace, so two apps cannot share one there)."""
+        return self.db.execute("SELECT 1 FROM environments WHERE namespace_id = ? AND env_id = ?",
+                               (namespace_id, env_id)).fetchone() is not None
+
+    def insert_environment(self, app_id, namespace_id, manifest, secrets_):
+        self.db.execute("INSERT INTO environments (app_id, namespace_id, env_id, manifest, secrets) VALUES (?, ?, ?, ?, ?)",
+                        (app_id, namespace_id, manifest["environment"]["id"], json.dumps(manifest), json.dumps(secrets_)))
+
+    def update_environment(self, app_id, namespace_id, env_id, manifest, secrets_=None):
+        if secrets_ is None:
+            self.db.execute("UPDATE environments SET manifest = ? WHERE app_id = ? AND namespace_id = ? AND env_id = ?",
+                            (json.dumps(manifest), app_id, namespace_id, env_id))
+        else:
+            self.db.execute("UPDATE environments SET manifest = ?, secrets = ? WHERE app_id = ? AND namespace_id = ? AND env_id = ?",
+                            (json.dumps(manifest), json.dumps(secrets_), app_id, namespace_id, env_id))
+
+    def delete_environment(self, app_id, namespace_id, env_id):
+        for table in ("environments", "starts"):
+            self.db.execute(f"DELETE FROM {table} WHERE app_id = ? AND namespace_id = ? AND env_id = ?",
+                            (app_id, namespace_id, env_id))
+
+    def get_secrets(self, app_id, namespace_id, env_id):
+        row = self.db.execute("SELECT secrets FROM environments WHERE app_id = ? AND namespace_id = ? AND env_id = ?",
+                              (app_id, namespace_id, env_id)).fetchone()
+        return json.loads(row["secrets"]) if row else {}
 
     def start_app(self, app_id, namespace_id, env_id, package_id, instances, started=None):
         """After a change of package or instances: the app starts (Processing) for start_seconds, then is Ready, or
@@ -247,12 +291,14 @@ class Store:
         """Every environment: ids, the package it runs, its state now, and when its last start ended or ends."""
         starts = {(r["app_id"], r["namespace_id"], r["env_id"]): r["due_ts"] for r in self.db.execute("SELECT * FROM starts")}
         out = []
-        for row in self.db.execute("SELECT app_id, namespace_id, env_id, manifest FROM environments ORDER BY app_id, namespace_id, env_id"):
+        for row in self.db.execute("SELECT * FROM environments ORDER BY app_id, namespace_id, env_id"):
             key = (row["app_id"], row["namespace_id"], row["env_id"])
             manifest = json.loads(row["manifest"])["environment"]
+            fingerprints = {name: hashlib.sha256(value.encode()).hexdigest() for name, value in json.loads(row["secrets"]).items()}
             out.append({"appId": key[0], "namespaceId": key[1], "environmentId": key[2],
                         "packageId": manifest["deployment"].get("packageId"), "state": self.container_state(*key),
-                        "settledAt": starts.get(key)})
+                        "settledAt": starts.get(key), "instances": manifest["container"].get("instances"),
+                        "secrets": fingerprints})
         return out
 
     def find_environment(self, env_id):
@@ -288,7 +334,9 @@ def initial_manifest(app, ns, env):
             "id": env["id"],
             "properties": {"name": env["id"], "production": False, "defaultStudioTarget": False, "secretsStoreEnabled": False,
                            "environmentPurpose": "Test"},
-            "deployment": {"appUrl": env["app_url"], "packageId": env["package_id"] or "", "constants": [], "scheduledEvents": [],
+            "deployment": {"appUrl": env["app_url"], "packageId": env["package_id"] or "",
+                           "constants": [{"name": name, "value": value} for name, value in app["constants"].items()],
+                           "scheduledEvents": [{"name": name, "enabled": False} for name in app["scheduled_events"]],
                            "appLogLevels": []},
             "container": {"state": "Ready", "instances": env["instances"], "lastRunningInstanceCount": env["instances"],
                           "coreResources": {"limits": dict(resources), "requests": dict(resources)}},
@@ -303,7 +351,57 @@ def initial_manifest(app, ns, env):
     }
 
 
-def merge_manifest(stored, new):
+def take_secrets(manifest, current):
+    """Take the runtime secrets out of a written manifest (they are never stored in it, nor shown by GET); returns the
+    environment's secrets after the write: each given one set, or cleared by LS0t, the others as they were."""
+    runtime = manifest["environment"].get("runtime")
+    out = dict(current)
+    if not isinstance(runtime, dict):
+        return out
+    for name in SECRETS:
+        if name in runtime:
+            value = runtime.pop(name)
+            if value == CLEAR_SECRET:
+                out.pop(name, None)
+            else:
+                out[name] = value
+    return out
+
+
+def complete_model(env, app):
+    """Every constant and scheduled event the app's model defines is listed, in the model's order: a defined one
+    missing from the list gets its default (constants) or is off (events); the values given are kept."""
+    deployment = env["deployment"]
+    given = {c["name"]: c["value"] for c in deployment.get("constants") or []}
+    deployment["constants"] = [{"name": n, "value": given.get(n, default)} for n, default in app["constants"].items()]
+    enabled = {e["name"]: e["enabled"] for e in deployment.get("scheduledEvents") or []}
+    deployment["scheduledEvents"] = [{"name": n, "enabled": enabled.get(n, False)} for n in app["scheduled_events"]]
+    deployment.setdefault("appLogLevels", [])
+    return env
+
+
+def new_manifest(body, app, namespace_id):
+    """A created environment's manifest, in the shape GET returns: the POSTed manifest, the model completed, the
+    non-editable fields set (purpose Test, state Ready, the last running instance count, the namespace's id)."""
+    manifest = copy.deepcopy(body)
+    env = manifest["environment"]
+    env["properties"]["environmentPurpose"] = "Test"
+    container = env["container"]
+    container["state"] = "Ready"
+    container["lastRunningInstanceCount"] = int(container["instances"])
+    env["provider"]["namespaceId"] = namespace_id
+    env.setdefault("network", {"outgoingConnectionCertificate": []})
+    env.setdefault("runtime", {}).setdefault("runtimeVersion", app["runtime_version"])
+    for key in ("environmentVariables", "customRuntimeSettings"):
+        env["runtime"].setdefault(key, [])
+    env.setdefault("annotations", [])
+    env.setdefault("runtimeMetricsConfiguration", {"mode": "default"})
+    env.setdefault("deploymentStrategy", {"runtimeDeploymentStrategyType": "Default"})
+    complete_model(env, app)
+    return manifest
+
+
+def merge_manifest(stored, new, app=None):
     """Apply a PUT manifest to the stored one; non-editable fields keep their stored values."""
     merged = copy.deepcopy(new)
     env, old_env = merged["environment"], stored["environment"]
@@ -321,4 +419,6 @@ def merge_manifest(stored, new):
     container["state"] = "Ready"
     if instances > 0:
         container["lastRunningInstanceCount"] = instances
+    if app is not None:
+        complete_model(env, app)
     return merged

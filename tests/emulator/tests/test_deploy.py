@@ -29,7 +29,7 @@ def test_put_new_package_runs_a_job_and_applies(api):
     pkg = api.built_package()
     manifest = api("GET", ENV).json()
     manifest["environment"]["deployment"]["packageId"] = pkg["id"]
-    manifest["environment"]["deployment"]["constants"] = [{"name": "MyFirstModule.Greeting", "value": "hi"}]
+    manifest["environment"]["deployment"]["constants"] = [{"name": "MyFirstModule.ApiUrl", "value": "https://hi.test"}]
     resp = api("PUT", ENV, json=manifest)
     assert resp.status_code == 202
     assert resp.headers["Location"].endswith(f"/jobs/{resp.json()['id']}")
@@ -38,7 +38,10 @@ def test_put_new_package_runs_a_job_and_applies(api):
     assert job["status"] == "finished" and "packageId" not in job
     after = api("GET", ENV).json()["environment"]
     assert after["deployment"]["packageId"] == pkg["id"]
-    assert after["deployment"]["constants"] == [{"name": "MyFirstModule.Greeting", "value": "hi"}]
+    # the model's other constants keep their defaults, in the model's order
+    assert after["deployment"]["constants"] == [{"name": "MyFirstModule.ApiUrl", "value": "https://hi.test"},
+                                                {"name": "MyFirstModule.FeatureLoginPage", "value": "false"},
+                                                {"name": "MyFirstModule.MaxUploadMB", "value": "25"}]
     assert after["container"]["state"] == "Ready"
 
 
@@ -70,8 +73,10 @@ def test_manifest_validation(api):
     manifest["environment"]["container"]["instances"] = 11
     body = assert_envelope(api("PUT", ENV, json=manifest), 400)
     names = {p["name"] for p in body["error"]["invalid-params"]}
-    assert names == {"environment.id", "environment.deployment.appUrl", "environment.deployment.packageId",
-                     "environment.container.instances"}
+    # packageId "" is the environment's own (it runs no package yet): not a problem
+    assert names == {"environment.id", "environment.deployment.appUrl", "environment.container.instances"}
+    manifest["environment"]["deployment"]["packageId"] = None
+    body = assert_envelope(api("PUT", ENV, json=manifest), 400, names=["environment.deployment.packageId"])
 
 
 def test_unknown_environment_and_namespace(api):
