@@ -661,6 +661,14 @@ class Client(object):
         return self._accepted("PUT", self.environment_path(app_id, namespace_id, environment_id), SCOPES_DEPLOY_WRITE,
                               json_body=manifest, headers={"Content-Type": "application/json"})
 
+    def create_environment(self, app_id, manifest):
+        """``POST /apps/{appId}/environments``: the job that creates the environment the manifest describes."""
+        return self._accepted("POST", "/apps/%s/environments" % quote(app_id), SCOPES_DEPLOY_WRITE, json_body=manifest,
+                              headers={"Content-Type": "application/json"})
+
+    def delete_environment(self, app_id, namespace_id, environment_id):
+        return self._accepted("DELETE", self.environment_path(app_id, namespace_id, environment_id), SCOPES_DEPLOY_WRITE)
+
 
 def _block_reader(resp):
     """(read, release): read() gives the next block of the body as soon as a socket read brings it (b"" at the end);

@@ -34,6 +34,22 @@ class DeployFailed(Exception):
         self.state = state
 
 
+def check_package(module, client, app_id, package_id, done_to_environment):
+    """Fail before any write when package_id is not a package of the app (when the token may read packages);
+    ``done_to_environment`` says what the write does (updated, created) for the warning when it cannot be checked."""
+    try:
+        found = client.get_package(app_id, package_id, missing_ok=True)
+    except MendixApiError as exc:
+        if exc.status in (401, 403):
+            module.warn("Cannot check that package_id=%s exists: the token cannot read deployment packages (%s). The "
+                        "Deploy API checks it when the environment is %s." % (package_id, exc.message, done_to_environment))
+            return
+        module.fail_api(exc, changed=False)
+    if found is None:
+        module.fail_json(msg="package_id=%s is not a deployment package of app_id=%s; give the id of a package of this app "
+                             "(see mendix.private_cloud.mx_package_info)." % (package_id, app_id), changed=False)
+
+
 def container(manifest):
     env = (manifest or {}).get("environment") or {}
     return (env.get("deployment") or {}).get("packageId"), (env.get("container") or {}).get("state")

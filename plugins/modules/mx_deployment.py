@@ -223,6 +223,7 @@ from ansible_collections.mendix.private_cloud.plugins.module_utils._deploy impor
     READY,
     DeployFailed,
     check_health,
+    check_package,
     container,
     health_url,
     wait_ready,
@@ -353,7 +354,7 @@ class Deploy(object):
                                      changed=False, environment=summary(self.read()), **self.result)
                 before = summary(self.read())
             module.exit_json(changed=False, environment=before, **self.result)
-        check_package(module, client, self.app_id, package_id)
+        check_package(module, client, self.app_id, package_id, "updated")
         if module.check_mode:
             module.exit_json(changed=True, environment=dict(before, package_id=package_id), **self.result)
         manifest["environment"]["deployment"]["packageId"] = package_id
@@ -475,21 +476,6 @@ def manifest_gaps(manifest):
     if not isinstance(env, dict):
         return ["environment"]
     return ["environment.%s" % key for key in ("deployment", "container") if not isinstance(env.get(key), dict)]
-
-
-def check_package(module, client, app_id, package_id):
-    """Fail before any write when package_id is not a package of the app (when the token may read packages)."""
-    try:
-        found = client.get_package(app_id, package_id, missing_ok=True)
-    except MendixApiError as exc:
-        if exc.status in (401, 403):
-            module.warn("Cannot check that package_id=%s exists: the token cannot read deployment packages (%s). The "
-                        "Deploy API checks it when the environment is updated." % (package_id, exc.message))
-            return
-        module.fail_api(exc, changed=False)
-    if found is None:
-        module.fail_json(msg="package_id=%s is not a deployment package of app_id=%s; give the id of a package of this app "
-                             "(see mendix.private_cloud.mx_package_info)." % (package_id, app_id), changed=False)
 
 
 if __name__ == "__main__":

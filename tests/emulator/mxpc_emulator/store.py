@@ -221,7 +221,7 @@ class Store:
 
     def pending_deploy(self, app_id, namespace_id, env_id):
         """Whether a job that changes this environment (update, create, delete) is pending."""
-        marks = ", ".join("?" for _ in ENVIRONMENT_JOBS)
+        marks = ", ".join("?" * len(ENVIRONMENT_JOBS))
         for row in self.db.execute(f"SELECT params FROM jobs WHERE status = 'pending' AND kind IN ({marks}) AND app_id = ?",
                                    (*ENVIRONMENT_JOBS, app_id)):
             params = json.loads(row["params"])

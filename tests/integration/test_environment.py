@@ -1,0 +1,269 @@
+"""Environments as code, through real playbooks: mx_environment creates, configures, stops, starts, restarts and
+removes environments, idempotently, in check and diff mode, with write-only secrets; mx_environment_info reads them."""
+
+import base64
+import hashlib
+import json
+import urllib.request
+
+from harness import ADMIN, GIT_APP, NAMESPACE, REV1, run_playbook, write_requests
+from mxpc_emulator import seed as seedmod
+
+SECRET = "Pa55-word-8c1e-MxAdmin"
+BASE = dict(app_id=GIT_APP, namespace_id=NAMESPACE)
+NEW = dict(cluster_id=seedmod.DEMO_CLUSTER_ID, namespace="demo-namespace", app_url="https://acc.apps.example.test")
+
+
+def manifest(emu, env="acc"):
+    req = urllib.request.Request(f"{emu.url}/apps/{GIT_APP}/namespaces/{NAMESPACE}/environments/{env}",
+                                 headers={"Authorization": f"MxToken {ADMIN}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())["environment"]
+
+
+def control_state(emu, env="acc"):
+    found = [e for e in emu.control("GET", "environments") if e["environmentId"] == env]
+    return found[0] if found else None
+
+
+def env_task(emu, tmp_path, env="acc", check=False, diff=False, verbosity=0, secrets=None, **options):
+    """Run playbooks/environment.yml with the options given; secrets go in a vars file, as from a vault, so that they
+    are not on the command line that -vvvv shows."""
+    extra = ()
+    if secrets:
+        path = tmp_path / f"secrets-{len(list(tmp_path.iterdir()))}.json"
+        path.write_text(json.dumps(dict(("opt_" + k, v) for k, v in secrets.items())))
+        extra = ("-e", f"@{path}")
+    variables = dict(("opt_" + k, v) for k, v in options.items())
+    return run_playbook(emu, "environment", tmp_path, check=check, diff=diff, verbosity=verbosity, extra_args=extra,
+                        vars_=dict(BASE, environment_id=env, allow_failure=True, **variables))
+
+
+def build(emu, tmp_path):
+    run = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV1)
+    assert run.rc == 0, run
+    return run.result["package_id"]
+
+
+def env_requests(emu, env="acc"):
+    return [(r["method"], r["path"]) for r in emu.requests() if "/environments" in r["path"] and
+            (r["path"].endswith(f"/{env}") or r["path"].endswith("/environments"))]
+
+
+def create(emu, tmp_path, **options):
+    pkg = build(emu, tmp_path)
+    run = env_task(emu, tmp_path, package_id=pkg, **NEW, **options)
+    assert run.result["failed"] is False, run
+    return pkg, run
+
+
+def test_create_in_check_mode_then_for_real_then_again(emu, tmp_path):
+    pkg = build(emu, tmp_path)
+    options = dict(NEW, package_id=pkg, name="Acceptance", instances=2, constants={"MyFirstModule.MaxUploadMB": 50},
+                   scheduled_events={"MyFirstModule.NightlyCleanup": True}, environment_variables={"TZ": "UTC"},
+                   secrets=dict(mx_admin_password=SECRET))
+    emu.control("DELETE", "requests")
+    check = env_task(emu, tmp_path, check=True, diff=True, **options)
+    assert check.result["changed"] is True and check.result["created"] is True, check
+    assert not write_requests(emu)
+    assert "+    \"deployment.constants[MyFirstModule.MaxUploadMB].value\": \"50\"" in check.stdout
+    assert SECRET not in check.stdout and "********" in check.stdout
+
+    real = env_task(emu, tmp_path, diff=True, **options)
+    assert real.result["changed"] is True and real.result["created"] is True, real
+    assert [(r["method"], r["path"]) for r in write_requests(emu) if "/environments" in r["path"]] == [
+        ("POST", f"/api/v4/apps/{GIT_APP}/environments")]
+    env = real.result["environment"]
+    assert env["container"]["state"] == "Ready" and env["container"]["instances"] == 2
+    assert env["deployment"]["package_id"] == pkg and env["properties"]["name"] == "Acceptance"
+    assert {"name": "MyFirstModule.MaxUploadMB", "value": "50"} in env["deployment"]["constants"]
+    assert real.result["secrets_sent"] == ["mxAdminPassword"] and real.result["ready"]["polls"] >= 1
+    stored = control_state(emu)
+    expected = hashlib.sha256(base64.b64encode(SECRET.encode()).decode().encode()).hexdigest()
+    assert stored["secrets"] == {"mxAdminPassword": expected}
+
+    emu.control("DELETE", "requests")
+    again = env_task(emu, tmp_path, **options)
+    assert again.result["changed"] is False and again.result["changes"] == [], again
+    assert env_requests(emu) == [("GET", f"/api/v4/apps/{GIT_APP}/namespaces/{NAMESPACE}/environments/acc")]
+    assert not write_requests(emu)
+
+
+def test_secrets_stay_out_of_the_output_at_vvvv(emu, tmp_path):
+    pkg = build(emu, tmp_path)
+    run = env_task(emu, tmp_path, verbosity=4, package_id=pkg, **NEW, update_secrets="always",
+                   secrets=dict(mx_admin_password=SECRET, debugger_password=SECRET + "-dbg"))
+    assert run.rc == 0, run
+    text = run.stdout + run.stderr + json.dumps(run.result)
+    for value in (SECRET, SECRET + "-dbg", base64.b64encode(SECRET.encode()).decode()):
+        assert value not in text
+    assert sorted(control_state(emu)["secrets"]) == ["debuggerPassword", "mxAdminPassword"]
+    # always: sent on every run, so every run is a change, and the new value is stored
+    again = env_task(emu, tmp_path, verbosity=4, update_secrets="always", secrets=dict(mx_admin_password=SECRET + "2"))
+    assert again.result["changed"] is True and again.result["secrets_sent"] == ["mxAdminPassword"], again
+    assert SECRET + "2" not in again.stdout + again.stderr
+    expected = hashlib.sha256(base64.b64encode((SECRET + "2").encode())).hexdigest()
+    assert control_state(emu)["secrets"]["mxAdminPassword"] == expected
+    # on_create (the default): an existing environment's secrets are left, and the run is ok
+    assert env_task(emu, tmp_path, secrets=dict(mx_admin_password="other")).result["changed"] is False
+    assert control_state(emu)["secrets"]["mxAdminPassword"] == expected
+
+
+def test_settings_change_in_one_put_with_an_exact_diff_and_a_quiet_rerun(emu, tmp_path):
+    create(emu, tmp_path)
+    settings = dict(
+        constants={"MyFirstModule.ApiUrl": "https://api.acc.example.test", "MyFirstModule.FeatureLoginPage": True},
+        scheduled_events={"MyFirstModule.SendReminders": True},
+        environment_variables={"TZ": "Europe/Amsterdam", "LANG": "en_US.UTF-8"},
+        custom_runtime_settings={"http.client.CleanupAfterSeconds": 355},
+        app_log_levels={"ConnectionBus": "DEBUG"},
+        resources={"limits": {"cpu": "2", "memory": "2"}},
+        deployment_strategy={"type": "Reduced App Downtime", "max_surge": 25},
+        annotations=[{"key": "prometheus.io/port", "value": "8900"}],
+        manifest={"environment": {"runtimeMetricsConfiguration": {"mode": "native"}}},
+        name="Acceptance (EU)", instances=3,
+    )
+    emu.control("DELETE", "requests")
+    check = env_task(emu, tmp_path, check=True, diff=True, **settings)
+    assert check.result["changed"] is True and not write_requests(emu), check
+    changes = check.result["changes"]
+    assert "deployment.constants[MyFirstModule.ApiUrl].value" in changes
+    assert "deployment.constants[MyFirstModule.MaxUploadMB].value" not in changes  # not given: not touched
+    assert "container.coreResources.limits.cpu" in changes and "container.coreResources.requests.cpu" not in changes
+    run = env_task(emu, tmp_path, diff=True, **settings)
+    assert run.result["changed"] is True and sorted(run.result["changes"]) == sorted(changes), run
+    assert [r["method"] for r in write_requests(emu)] == ["PUT"]
+    # the diff shows the changed fields only
+    assert '-    "container.instances": 1,' in run.stdout and '+    "container.instances": 3,' in run.stdout
+    assert "MaxUploadMB" not in run.stdout
+    env = manifest(emu)
+    assert {"name": "MyFirstModule.FeatureLoginPage", "value": "true"} in env["deployment"]["constants"]
+    assert {"name": "MyFirstModule.SendReminders", "enabled": True} in env["deployment"]["scheduledEvents"]
+    assert env["container"]["coreResources"]["limits"] == {"cpu": "2", "memory": "2"}
+    assert env["container"]["coreResources"]["requests"] == {"cpu": "1", "memory": "0.512"}
+    assert env["deploymentStrategy"] == {"runtimeDeploymentStrategyType": "Reduced App Downtime", "maxSurge": 25}
+    assert env["annotations"] == [{"annotationType": "Pod", "key": "prometheus.io/port", "value": "8900"}]
+    assert env["runtimeMetricsConfiguration"]["mode"] == "native" and env["container"]["instances"] == 3
+    assert run.result["environment"]["container"]["state"] == "Ready"
+
+    # someone else reorders the environment variables: compared by name, that is no change
+    edit = dict(appId=GIT_APP, namespaceId=NAMESPACE, environmentId="acc", afterReads=1,
+                set={"runtime.environmentVariables": list(reversed(env["runtime"]["environmentVariables"]))})
+    emu.control("POST", "environment-edits", edit)
+    manifest(emu)
+    assert manifest(emu)["runtime"]["environmentVariables"][0]["name"] == "LANG"
+    emu.control("DELETE", "requests")
+    again = env_task(emu, tmp_path, diff=True, **settings)
+    assert again.result["changed"] is False and not write_requests(emu), again
+    # a null removes a variable, leaving the other
+    removed = env_task(emu, tmp_path, environment_variables={"LANG": None})
+    assert removed.result["changes"] == ["runtime.environmentVariables[LANG].name", "runtime.environmentVariables[LANG].value"]
+    assert manifest(emu)["runtime"]["environmentVariables"] == [{"name": "TZ", "value": "Europe/Amsterdam"}]
+
+
+def test_stop_start_and_restart_keep_the_instance_count(emu, tmp_path):
+    create(emu, tmp_path, instances=3)
+    stop = env_task(emu, tmp_path, state="stopped")
+    assert stop.result["changed"] is True and stop.result["changes"] == ["container.instances"], stop
+    box = manifest(emu)["container"]
+    assert box["instances"] == 0 and box["lastRunningInstanceCount"] == 3
+    assert "ready" not in stop.result  # nothing runs, nothing to wait for
+    assert env_task(emu, tmp_path, state="stopped").result["changed"] is False
+    start = env_task(emu, tmp_path, state="started")
+    assert start.result["changed"] is True and start.result["environment"]["container"]["instances"] == 3, start
+    assert start.result["environment"]["container"]["state"] == "Ready"
+    assert env_task(emu, tmp_path, state="started").result["changed"] is False
+
+    emu.control("DELETE", "requests")
+    restart = env_task(emu, tmp_path, state="restarted")
+    assert restart.result["changed"] is True and len(restart.result["jobs"]) == 2, restart
+    bodies = write_requests(emu)
+    assert [r["method"] for r in bodies] == ["PUT", "PUT"]
+    jobs = [j for j in emu.control("GET", "jobs") if j["kind"] == "deploy"][-2:]
+    assert [j["status"] for j in jobs] == ["finished", "finished"]
+    assert manifest(emu)["container"]["instances"] == 3 and restart.result["environment"]["container"]["state"] == "Ready"
+    # a stopped app asked to start with no count remembered gets one instance; started with a count gets that
+    assert env_task(emu, tmp_path, state="started", instances=2).result["environment"]["container"]["instances"] == 2
+
+
+def test_absent_guards_production_and_is_idempotent(emu, tmp_path):
+    create(emu, tmp_path, production=True)
+    emu.control("DELETE", "requests")
+    refused = env_task(emu, tmp_path, state="absent")
+    assert refused.result["failed"] is True and "allow_production_delete: true" in refused.result["msg"], refused
+    assert not write_requests(emu)
+    check = env_task(emu, tmp_path, state="absent", allow_production_delete=True, check=True)
+    assert check.result["changed"] is True and check.result["deleted"] is True and not write_requests(emu)
+    gone = env_task(emu, tmp_path, state="absent", allow_production_delete=True)
+    assert gone.result["changed"] is True and gone.result["deleted"] is True, gone
+    assert control_state(emu) is None
+    again = env_task(emu, tmp_path, state="absent")
+    assert again.result["changed"] is False and again.result["deleted"] is False
+
+
+def test_a_duplicate_id_is_a_clear_error(emu, tmp_path):
+    pkg = build(emu, tmp_path)
+    # svndemo is the SVN app's environment in the same namespace: the id is taken there
+    run = env_task(emu, tmp_path, env="svndemo", package_id=pkg, **NEW)
+    assert run.result["failed"] is True, run
+    assert "environment_id=svndemo is taken in namespace demo-namespace" in run.result["msg"]
+    assert "choose another" in run.result["msg"]
+
+
+def test_an_edit_made_between_read_and_write_is_kept_and_named(emu, tmp_path):
+    create(emu, tmp_path)
+    edit = dict(appId=GIT_APP, namespaceId=NAMESPACE, environmentId="acc", afterReads=1,
+                set={"runtime.environmentVariables": [{"name": "ADDED_BY", "value": "someone else"}]})
+    emu.control("POST", "environment-edits", edit)
+    run = env_task(emu, tmp_path, constants={"MyFirstModule.MaxUploadMB": "99"})
+    assert run.result["changed"] is True, run
+    assert any("changed by someone else" in w and "runtime.environmentVariables[ADDED_BY]" in w
+               for w in run.result["warnings"]), run.result.get("warnings")
+    env = manifest(emu)
+    assert env["runtime"]["environmentVariables"] == [{"name": "ADDED_BY", "value": "someone else"}]
+    assert {"name": "MyFirstModule.MaxUploadMB", "value": "99"} in env["deployment"]["constants"]
+
+
+def test_bad_input_is_refused_before_any_write(emu, tmp_path):
+    create(emu, tmp_path)
+    cases = [
+        (dict(instances=11), "instances must be from 0 to 10"),
+        (dict(state="stopped", instances=2), "state=stopped sets instances to 0"),
+        (dict(state="started", instances=0), "instances must be at least 1"),
+        (dict(constants={"Nope.Constant": "1"}), "the app's model defines no constant named 'Nope.Constant'"),
+        (dict(scheduled_events={"MyFirstModule.NightlyCleanup": "yes please"}), "must be true or false"),
+        (dict(app_log_levels={"Core": "LOUD"}), "app_log_levels: Core must be one of"),
+        (dict(app_url="ftp://x"), "app_url must be an http(s) URL"),
+        (dict(manifest={"environment": {"runtime": {"mxAdminPassword": "x"}}}), "is a secret: give it as mx_admin_password"),
+        (dict(manifest={"environment": {"provider": {"namespace": "x"}}}), "manifest.environment.provider cannot be set"),
+        (dict(state="absent", instances=1), "state=absent takes no settings"),
+        (dict(environment_id="x" * 33), "environment_id"),
+        (dict(deployment_strategy={"max_surge": 120}), "deployment_strategy.max_surge is a percentage"),
+    ]
+    emu.control("DELETE", "requests")
+    for options, message in cases:
+        options = dict(options)
+        env = options.pop("environment_id", "acc")
+        run = env_task(emu, tmp_path, env=env, **options)
+        assert run.result["failed"] is True and message in run.result["msg"], (options, run.result["msg"])
+    assert not write_requests(emu)
+    missing = env_task(emu, tmp_path, env="newone", package_id=build(emu, tmp_path))
+    assert "to create it, give cluster_id, namespace, app_url" in missing.result["msg"], missing
+    assert [r for r in write_requests(emu) if "/environments" in r["path"]] == []
+
+
+def test_environment_info_lists_and_finds(emu, tmp_path):
+    create(emu, tmp_path, name="Acceptance")
+    every = run_playbook(emu, "environment_info", tmp_path, app_id=GIT_APP)
+    assert [e["id"] for e in every.result["environments"]] == ["acc", "gitdemo"], every
+    assert every.result["changed"] is False
+    by_name = run_playbook(emu, "environment_info", tmp_path, vars_=dict(app_id=GIT_APP, name="Acceptance"))
+    assert [e["id"] for e in by_name.result["environments"]] == ["acc"]
+    one = run_playbook(emu, "environment_info", tmp_path, app_id=GIT_APP, namespace_id=NAMESPACE, environment_id="gitdemo")
+    assert [e["id"] for e in one.result["environments"]] == ["gitdemo"]
+    assert one.result["environments"][0]["container"]["last_running_instance_count"] == 1
+    none = run_playbook(emu, "environment_info", tmp_path, app_id=GIT_APP, namespace_id=NAMESPACE, environment_id="nope")
+    assert none.result["environments"] == [] and none.result["failed"] is False
+    unknown = run_playbook(emu, "environment_info", tmp_path, app_id="00000000-0000-4000-8000-000000000000",
+                           namespace_id=NAMESPACE, environment_id="nope", allow_failure=True)
+    assert unknown.result["failed"] is True and "could not be found" in unknown.result["msg"]
