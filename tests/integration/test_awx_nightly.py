@@ -1,8 +1,11 @@
-"""The AWX nightly workflow (docs/examples/awx): build the head of main -> deploy to test -> prune to the newest 10,
-each job template run by ansible-runner the way AWX runs it, over two app servers, twice."""
+"""The AWX examples (docs/examples/awx), each job template run by ansible-runner the way AWX runs it, twice: the nightly
+workflow (build the head of main -> deploy to test -> prune to the newest 10) over two app servers, and the
+provisioning of the app's environments."""
 
+import json
 import os
 import shutil
+import urllib.request
 
 import ansible_runner
 
@@ -60,3 +63,28 @@ def test_nightly_workflow_builds_the_head_deploys_and_prunes_then_is_idempotent(
     again_id, built, deployed, pruned = nightly(emu, tmp_path)
     assert again_id == package_id and not built and not deployed and not pruned
     assert write_requests(emu) == []
+
+
+def environment(emu, env_id):
+    req = urllib.request.Request(f"{emu.url}/apps/{GIT_APP}/namespaces/{NAMESPACE}/environments/{env_id}",
+                                 headers={"Authorization": f"MxToken {ADMIN}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())["environment"]
+
+
+def test_provisioning_creates_the_environments_deploys_and_scales_then_changes_nothing(emu, tmp_path):
+    _artifact, changed = job(emu, tmp_path, "provision.yml", {})
+    assert changed
+    test, acceptance = environment(emu, "test"), environment(emu, "acceptance")
+    built = [p for p in packages_of(emu) if p["modelVersion"] == f"1.0.0.{HEAD[:8]}"]
+    assert len(built) == 1 and test["deployment"]["packageId"] == built[0]["id"]
+    assert {"name": "MyFirstModule.FeatureLoginPage", "value": "true"} in test["deployment"]["constants"]
+    assert {"name": "MyFirstModule.SendReminders", "enabled": True} in acceptance["deployment"]["scheduledEvents"]
+    assert acceptance["container"]["instances"] == 2 and acceptance["container"]["state"] == "Ready"
+    assert test["deployment"]["appUrl"] == "https://test.apps.example.test"
+    writes = [(w["method"], w["path"].rsplit("/", 1)[-1]) for w in write_requests(emu)]
+    assert writes == [("POST", "build"), ("POST", "environments"), ("POST", "environments"), ("PUT", "acceptance")]
+
+    emu.control("DELETE", "requests")
+    _artifact, changed = job(emu, tmp_path, "provision.yml", {})
+    assert not changed and write_requests(emu) == []
