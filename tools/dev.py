@@ -40,27 +40,60 @@ def run(cmd, env=None, cwd=ROOT, check=True):
     return result.returncode
 
 
-def setup():
-    """Create or refresh .venv when the requirement files changed; link the collection."""
+def core_pin():
+    """The ansible-core pin of tests/requirements.txt (one line, ansible-core==X)."""
+    with open(REQUIREMENTS[1], encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip().startswith("ansible-core"):
+                return line.strip()
+    raise SystemExit("tests/requirements.txt pins no ansible-core")
+
+
+def _stamp(*parts):
     digest = hashlib.sha256()
-    for path in REQUIREMENTS:
-        with open(path, "rb") as handle:
-            digest.update(handle.read())
-    stamp_path = os.path.join(VENV, ".requirements.sha256")
-    stamp = digest.hexdigest()
-    current = open(stamp_path, encoding="utf-8").read().strip() if os.path.exists(stamp_path) else None
-    if current != stamp:
-        step("setting up .venv (Python tools and the emulator)")
+    for part in parts:
+        if os.path.exists(part):
+            with open(part, "rb") as handle:
+                digest.update(handle.read())
+        else:
+            digest.update(part.encode())
+    return digest.hexdigest()
+
+
+def setup(full=True):
+    """Create or refresh .venv when the requirement files changed; link the collection.
+
+    The demo needs only what the modules and the emulator need (ansible-core, requests, the emulator); the tests
+    need every tool of tests/requirements.txt as well, which the full set-up adds to the same .venv."""
+    full_stamp = _stamp(*REQUIREMENTS)
+    lean_stamp = _stamp(REQUIREMENTS[0], REQUIREMENTS[2], core_pin())
+    full_path = os.path.join(VENV, ".requirements.sha256")
+    lean_path = os.path.join(VENV, ".requirements-demo.sha256")
+
+    def current(path):
+        return open(path, encoding="utf-8").read().strip() if os.path.exists(path) else None
+
+    have_full = current(full_path) == full_stamp
+    if not have_full and (full or current(lean_path) != lean_stamp):
         if not os.path.exists(PY):
             run([sys.executable, "-m", "venv", VENV])
-        run([PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS[0], "-r", REQUIREMENTS[1],
-             "-e", os.path.join(ROOT, "tests", "emulator")])
-        with open(stamp_path, "w", encoding="utf-8") as handle:
+        if full:
+            step("setting up .venv (the test tools, ansible-core, requests and the emulator)")
+            run([PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS[0], "-r",
+                 REQUIREMENTS[1], "-e", os.path.join(ROOT, "tests", "emulator")])
+            stamp, path = full_stamp, full_path
+        else:
+            step("setting up .venv for the demo (ansible-core, requests and the emulator only)")
+            run([PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS[0], core_pin(),
+                 "-e", os.path.join(ROOT, "tests", "emulator")])
+            stamp, path = lean_stamp, lean_path
+        with open(path, "w", encoding="utf-8") as handle:
             handle.write(stamp + "\n")
     os.makedirs(os.path.dirname(COLLECTION_LINK), exist_ok=True)
     if not os.path.islink(COLLECTION_LINK):
         os.symlink(ROOT, COLLECTION_LINK)
-    java()
+    if full:
+        java()
 
 
 def java():
@@ -114,7 +147,7 @@ def stop_emulator(proc):
 
 
 def demo(_args):
-    setup()
+    setup(full=False)
     step("demo: build -> wait -> hand-off against a local emulator")
     with tempfile.TemporaryDirectory(prefix="mxpc-demo-") as data_dir:
         proc, url = start_emulator(data_dir, "--build-seconds", "3")
@@ -266,6 +299,8 @@ def docs(_args=None):
         run([os.path.join(BIN, "antsibull-docs"), "--config-file", os.path.join(site, "antsibull-docs.cfg"), "collection",
              "--cleanup", "everything", "--fail-on-error", "--use-current", "--dest-dir", rst, "mendix.private_cloud"],
             env=env, cwd=site)
+        # the front page says what the collection does and leads to the guides (the generator's is a placeholder)
+        shutil.copy(os.path.join(ROOT, "docs", "index.rst"), os.path.join(rst, "index.rst"))
         warnings_file = os.path.join(site, "warnings.log")
         run([os.path.join(BIN, "sphinx-build"), "-q", "-b", "html", "-c", site, "-w", warnings_file, rst,
              os.path.join(out, "html")], env=env, cwd=site)
