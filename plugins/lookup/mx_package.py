@@ -67,9 +67,9 @@ EXAMPLES = r"""
     environment_id: gitdemo
     package_id: "{{ lookup('mendix.private_cloud.mx_package', 'c533ee0b-f7db-4e62-868b-1192d392ccec').id }}"
 
-- name: The newest 1.2.x package
+- name: The newest 1.0.x package
   ansible.builtin.debug:
-    msg: "{{ lookup('mendix.private_cloud.mx_package', app_id, model_version_prefix='1.2.') }}"
+    msg: "{{ lookup('mendix.private_cloud.mx_package', app_id, model_version_prefix='1.0.') }}"
   vars:
     app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
 """

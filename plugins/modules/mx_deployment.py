@@ -135,16 +135,16 @@ EXAMPLES = r"""
     namespace_id: d43aee0b-f7db-4e62-868b-1192d392cfed
     environment_id: gitdemo
     package_id: "{{ build.package_id }}"
-    health_check_url: /rest/health
-    health_check_contains: '"status": "ok"'
+    health_check_url: /
+    health_check_contains: running
     rollback_on_failure: true
 
-- name: Promote what acceptance runs to production
+- name: Promote what test runs to acceptance
   mendix.private_cloud.mx_deployment:
     app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
     namespace_id: d43aee0b-f7db-4e62-868b-1192d392cfed
-    environment_id: production
-    source_environment_id: acceptance
+    environment_id: acceptance
+    source_environment_id: gitdemo
 
 - name: Deploy and restart the app
   mendix.private_cloud.mx_deployment:

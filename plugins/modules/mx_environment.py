@@ -261,7 +261,6 @@ EXAMPLES = r"""
     namespace: demo-namespace
     package_id: "{{ build.package_id }}"
     app_url: https://acceptance.apps.example.test
-    instances: 2
     constants:
       MyFirstModule.ApiUrl: https://api.acceptance.example.test
     scheduled_events:
@@ -278,27 +277,20 @@ EXAMPLES = r"""
     app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
     namespace_id: d43aee0b-f7db-4e62-868b-1192d392cfed
     environment_id: acceptance
-    instances: 3
+    instances: 2
 
-- name: Stop it for the night (the instance count is remembered)
+- name: Run it by day, stop it at night (a schedule sets acceptance_state; the instance count is remembered)
   mendix.private_cloud.mx_environment:
     app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
     namespace_id: d43aee0b-f7db-4e62-868b-1192d392cfed
     environment_id: acceptance
-    state: stopped
+    state: "{{ acceptance_state | default('started') }}"
 
-- name: And start it in the morning with the instances it had
+- name: Remove the environment of a finished feature branch
   mendix.private_cloud.mx_environment:
     app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
     namespace_id: d43aee0b-f7db-4e62-868b-1192d392cfed
-    environment_id: acceptance
-    state: started
-
-- name: Remove it
-  mendix.private_cloud.mx_environment:
-    app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
-    namespace_id: d43aee0b-f7db-4e62-868b-1192d392cfed
-    environment_id: acceptance
+    environment_id: feature-login
     state: absent
 """
 

@@ -182,10 +182,10 @@ EXAMPLES = r"""
     app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
     src: my-app_2.2.1.mda
 
-- name: Delete a package
+- name: Delete a package (ok when it is gone already)
   mendix.private_cloud.mx_package:
     app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
-    package_id: "{{ build.package_id }}"
+    package_id: 0f3c2a4e-8d1b-4c6e-9a7f-2b5d8e1c4a90
     state: absent
 """
 

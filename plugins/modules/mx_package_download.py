@@ -66,11 +66,22 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Download a package into a folder, keeping its file name
+- name: List the app's packages, newest first
+  mendix.private_cloud.mx_package_info:
+    app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
+  register: listed
+
+- name: A folder for the packages
+  ansible.builtin.file:
+    path: /tmp/mendix-packages
+    state: directory
+    mode: "0755"
+
+- name: Download the newest into that folder, keeping its file name (ok when the same file is there)
   mendix.private_cloud.mx_package_download:
     app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
-    package_id: 0f3c2a4e-8d1b-4c6e-9a7f-2b5d8e1c4a90
-    dest: /srv/packages/
+    package_id: "{{ listed.packages[0].id }}"
+    dest: /tmp/mendix-packages/
     mode: "0644"
   register: downloaded
 

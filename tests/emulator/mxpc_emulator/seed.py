@@ -85,7 +85,8 @@ DEMO_SEED = {
                     "cluster_id": DEMO_CLUSTER_ID,
                     "name": "demo-namespace",
                     "environments": [
-                        {"id": "gitdemo", "app_url": "https://git-demo.apps.example.test", "package_id": None, "instances": 1},
+                        # the app is served by the emulator (/_apps/gitdemo/), so that health checks can reach it
+                        {"id": "gitdemo", "app_url": "/_apps/gitdemo/", "package_id": None, "instances": 1},
                     ],
                 }
             ],

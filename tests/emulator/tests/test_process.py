@@ -1,7 +1,9 @@
 """The process: command line, ready line, SIGTERM, persistence across kill -9, TLS, seeds, expiring URLs."""
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -106,3 +108,26 @@ def test_tls(tmp_path):
         assert resp.status_code == 200
         with pytest.raises(requests.exceptions.SSLError):
             requests.get(f"{emu.url}/apps/{GIT_APP}/packages", timeout=10)
+
+
+def test_installs_on_its_own_and_runs(tmp_path):
+    """Users' CI installs the emulator's folder alone (pip install ./tests/emulator, or the same as a git
+    subdirectory): a fresh virtual environment gets it with its dependencies, and the console script serves the API."""
+    source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    folder = str(tmp_path / "emulator")  # a copy: building the package writes build/ into the folder it builds
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".pytest_cache"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                          folder], capture_output=True, text=True, timeout=600, check=False)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    proc = subprocess.Popen([str(venv / "bin" / "mxpc-emulator"), "--port", "0", "--data-dir", str(tmp_path / "data")],
+                            stdout=subprocess.PIPE, text=True, cwd=str(tmp_path))
+    try:
+        url = re.fullmatch(r"mxpc-emulator listening on (\S+)\n", proc.stdout.readline()).group(1)
+        resp = requests.get(f"{url}/apps/{GIT_APP}/packages", headers={"Authorization": "MxToken mxpc-demo-admin-0f3c9a7e51d24b6f"},
+                            timeout=30)
+        assert resp.status_code == 200 and resp.json()["packages"] == []
+    finally:
+        proc.terminate()
+        proc.wait(10)

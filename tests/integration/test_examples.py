@@ -1,0 +1,99 @@
+"""Every example runs: each plugin's EXAMPLES block, as a play against the emulator's demo seed, twice in a row; the
+second run changes nothing. The blocks run in one order on one emulator, as a user reading the docs top to bottom
+would run them (the deployment examples promote to the acceptance environment the mx_environment examples create).
+
+The playbooks under docs/examples run elsewhere, each twice: the AWX job templates in test_awx_nightly.py, the
+ansible-rulebook example in test_eda.py and its playbook below. docs/examples/awx/workflow.yml configures an AWX
+controller with awx.awx and needs one: ansible-lint checks it (with the awx.awx modules mocked), nothing runs it.
+"""
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from harness import ADMIN, FAST, GIT_APP, HERE, make_mda, repository_url
+from mxpc_emulator.testing import EmulatorProcess
+
+ROOT = os.path.dirname(os.path.dirname(HERE))
+# the order a reader would run them in: build first, then what uses the builds
+PLUGINS = ["modules/mx_package", "modules/mx_package_info", "modules/mx_package_download", "modules/mx_job_wait",
+           "modules/mx_branch_info", "lookup/mx_package", "modules/mx_environment", "modules/mx_environment_info",
+           "modules/mx_deployment", "modules/mx_package_prune"]
+# what the examples take from a vault or an inventory
+EXAMPLE_VARS = {"vault_mx_admin_password": "an example password"}
+
+
+def examples(plugin):
+    with open(os.path.join(ROOT, "plugins", plugin + ".py"), encoding="utf-8") as handle:
+        text = handle.read()
+    return yaml.safe_load(re.search(r'EXAMPLES = r"""(.*?)"""', text, re.S).group(1))
+
+
+def ansible_playbook(emu, playbook, workdir, *args):
+    env = dict(os.environ, MENDIX_PRIVATE_CLOUD_URL=emu.url, MENDIX_REPOSITORY_URL=repository_url(emu), MENDIX_PAT=ADMIN,
+               MENDIX_JOB_JOURNAL_DIR=os.path.join(workdir, "journal"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", playbook, *args], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert ADMIN not in proc.stdout + proc.stderr
+    return proc
+
+
+def recap(proc):
+    """(changed, failed) of localhost from the play recap."""
+    match = re.search(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", proc.stdout)
+    assert match, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return int(match.group(1)), int(match.group(2))
+
+
+@pytest.fixture(scope="module")
+def demo_emulator():
+    with EmulatorProcess(args=FAST) as emu:
+        yield emu
+
+
+def test_every_plugin_example_runs_twice_and_the_second_run_changes_nothing(demo_emulator, tmp_path):
+    emu = demo_emulator
+    files = tmp_path / "files"
+    files.mkdir()
+    make_mda(files / "my-app_2.2.1.mda")  # the upload example's file, in the playbook's files/ folder
+    (tmp_path / "vars.json").write_text(json.dumps(EXAMPLE_VARS))
+    outcomes = {}
+    for plugin in PLUGINS:
+        name = plugin.split("/")[-1] + ("_lookup" if plugin.startswith("lookup/") else "")
+        play = [{"name": f"The examples of {plugin}", "hosts": "localhost", "gather_facts": False, "tasks": examples(plugin)}]
+        path = tmp_path / f"{name}.yml"
+        path.write_text(yaml.safe_dump(play, sort_keys=False))
+        runs = [ansible_playbook(emu, str(path), str(tmp_path), "-e", "@vars.json") for _ in range(2)]
+        first, second = recap(runs[0]), recap(runs[1])
+        outcomes[name] = (first, second)
+        assert first[1] == 0, (plugin, runs[0].stdout[-4000:])
+        assert second == (0, 0), (plugin, runs[1].stdout[-4000:])
+    # the examples did something: builds, an upload, a download, environments created and deployed to
+    changed_first = {name: first[0] for name, (first, _second) in outcomes.items()}
+    assert changed_first["mx_package"] >= 3 and changed_first["mx_environment"] >= 2, changed_first
+    assert changed_first["mx_deployment"] >= 1 and changed_first["mx_package_download"] >= 1, changed_first
+    envs = {e["environmentId"]: e for e in emu.control("GET", "environments")}
+    assert envs["acceptance"]["packageId"] == envs["gitdemo"]["packageId"] and envs["acceptance"]["instances"] == 2
+
+
+def test_the_rulebook_example_playbook_runs_twice(emulator, tmp_path):
+    emu = emulator
+    build = emu.control("POST", "packages", {"appId": GIT_APP, "count": 1, "branch": "main"})["ids"][0]
+    eda = os.path.join(ROOT, "docs", "examples", "eda")
+    with open(os.path.join(eda, "vars.yml"), encoding="utf-8") as handle:
+        rulebook_vars = yaml.safe_load(handle)
+    with open(os.path.join(eda, "rulebook.yml"), encoding="utf-8") as handle:
+        action = yaml.safe_load(handle)[0]["rules"][0]["action"]["run_playbook"]
+    # the extra vars as ansible-rulebook hands them over: the rulebook's, rendered with vars.yml, and the event
+    given = {k: rulebook_vars[re.match(r"^\{\{ (\w+) \}\}$", v).group(1)] for k, v in action["extra_vars"].items()}
+    given["ansible_eda"] = {"event": {"package": {"id": build, "branch": "main"}}}
+    (tmp_path / "event.json").write_text(json.dumps(given))
+    outcomes = []
+    for _ in range(2):
+        proc = ansible_playbook(emu, os.path.join(eda, action["name"]), str(tmp_path), "-e", "@event.json")
+        outcomes.append(recap(proc))
+    assert outcomes == [(1, 0), (0, 0)], outcomes
