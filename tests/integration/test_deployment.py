@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import urllib.request
 
@@ -97,13 +98,21 @@ def test_role_builds_hands_off_downloads_and_deploys(emu, tmp_path):
     assert len(packages_of(emu)) == 1
 
 
+def ansible_core():
+    """The version of the ansible-playbook on PATH (the matrix runs these tests with older ones)."""
+    out = subprocess.run(["ansible-playbook", "--version"], capture_output=True, text=True, check=True).stdout
+    return tuple(int(x) for x in re.search(r"core (\d+)\.(\d+)", out).groups())
+
+
 def test_role_in_check_mode_writes_nothing_and_leaves_null_facts(emu, tmp_path):
     dest = tmp_path / "never.mda"
     role_vars = dict(app_id=GIT_APP, branch="main", revision=REV2, version="5.0.1", namespace_id=NAMESPACE,
                      environment_id="gitdemo", download_dest=str(dest))
     run = run_playbook(emu, "role", tmp_path, check=True, role_vars=role_vars)
     assert run.rc == 0, run
-    assert run.result == {"package": None, "package_id": None, "model_version": "5.0.1.93de884c", "revision_built": REV2}
+    # null; ansible-core before 2.19 cannot template a null into a fact, and gives an empty string
+    empty = None if ansible_core() >= (2, 19) else ""
+    assert run.result == {"package": empty, "package_id": empty, "model_version": "5.0.1.93de884c", "revision_built": REV2}
     assert write_requests(emu) == [] and packages_of(emu) == [] and not dest.exists()
     assert "changed: [localhost]" in run.stdout.split("TASK [mendix.private_cloud.build_and_deploy : Build or upload")[1]
 
