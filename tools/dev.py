@@ -176,26 +176,121 @@ def sanity_tree():
     return base, dest
 
 
-def offline_get_pip():
-    """ansible-test fetches a pip bootstrap script; where that host is out of reach, use the stand-in beside the project."""
-    cache = os.path.expanduser("~/.ansible/test/cache/get_pip_24_2.py")
-    if os.path.exists(SHARED_GET_PIP) and not os.path.exists(cache):
-        os.makedirs(os.path.dirname(cache), exist_ok=True)
-        shutil.copy(SHARED_GET_PIP, cache)
+def offline_get_pip(venv=VENV):
+    """ansible-test fetches a pip bootstrap script named after the pip version it asks for; where that host is out of
+    reach, put the stand-in beside the project in its cache under that name."""
+    source = os.path.join(venv, "lib", "python%d.%d" % sys.version_info[:2], "site-packages", "ansible_test", "_internal",
+                          "python_requirements.py")
+    versions = {"24.2"}
+    if os.path.exists(source):
+        with open(source, encoding="utf-8") as handle:
+            versions |= set(re.findall(r"\bpip='([0-9.]+)'", handle.read()))
+    for version in versions:
+        cache = os.path.expanduser("~/.ansible/test/cache/get_pip_%s.py" % version.replace(".", "_"))
+        if os.path.exists(SHARED_GET_PIP) and not os.path.exists(cache):
+            os.makedirs(os.path.dirname(cache), exist_ok=True)
+            shutil.copy(SHARED_GET_PIP, cache)
 
 
-def sanity(_args=None):
-    setup()
-    offline_get_pip()
-    step("ansible-test sanity (from a copy under ansible_collections/mendix/private_cloud)")
+def sanity(_args=None, venv=VENV):
+    if venv == VENV:
+        setup()
+    offline_get_pip(venv)
+    bin_dir = os.path.join(venv, "bin")
+    step(f"ansible-test sanity with {core_version(venv)} (from a copy under ansible_collections/mendix/private_cloud)")
     base, dest = sanity_tree()
     try:
-        env = tool_env()
+        env = tool_env(PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""), VIRTUAL_ENV=venv)
         env.pop("PYTHONPATH")
         env.pop("ANSIBLE_COLLECTIONS_PATH")
-        run([os.path.join(BIN, "ansible-test"), "sanity", "--python", "3.11", "--color", "no", "--requirements"], env=env, cwd=dest)
+        run([os.path.join(bin_dir, "ansible-test"), "sanity", "--python", "3.11", "--color", "no", "--requirements"], env=env,
+            cwd=dest)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def integration(_args=None, venv=VENV):
+    """ansible-test integration: the targets of tests/integration/targets against an emulator started here, from a
+    copy under ansible_collections/mendix/private_cloud; the emulator's URLs and the demo seed's ids reach the targets
+    through tests/integration/integration_config.yml, which ansible-test passes as extra vars."""
+    if venv == VENV:
+        setup()
+    bin_dir = os.path.join(venv, "bin")
+    step(f"ansible-test integration with {core_version(venv)} (targets in tests/integration/targets)")
+    base, dest = sanity_tree()
+    with tempfile.TemporaryDirectory(prefix="mxpc-integration-") as data_dir:
+        proc, url = start_emulator(data_dir, "--build-seconds", "0.5", "--upload-seconds", "0.2", "--delete-seconds", "0.2",
+                                   "--deploy-seconds", "0.3", "--start-seconds", "0.3")
+        try:
+            config = {"mendix_private_cloud_url": url, "mendix_repository_url": url.rsplit("/api/v4", 1)[0] + "/v1",
+                      "mendix_pat": DEMO_TOKEN, "mendix_app_id": "c533ee0b-f7db-4e62-868b-1192d392ccec",
+                      "mendix_svn_app_id": "7b3f1c2e-5d4a-4e8b-9c6f-0a1b2c3d4e5f",
+                      "mendix_namespace_id": "d43aee0b-f7db-4e62-868b-1192d392cfed",
+                      "mendix_cluster_id": "a712d8f4-a77c-4189-a211-e0ea1dfde03c"}
+            with open(os.path.join(dest, "tests", "integration", "integration_config.yml"), "w", encoding="utf-8") as handle:
+                handle.write("---\n" + "".join(f"{key}: {value}\n" for key, value in config.items()))
+            env = tool_env(PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""), VIRTUAL_ENV=venv)
+            env.pop("PYTHONPATH")
+            env.pop("ANSIBLE_COLLECTIONS_PATH")
+            env.pop("ANSIBLE_PYTHON_INTERPRETER")
+            run([os.path.join(bin_dir, "ansible-test"), "integration", "--python", "3.11", "--color", "no"], env=env, cwd=dest)
+        finally:
+            stop_emulator(proc)
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def core_version(venv):
+    found = subprocess.run([os.path.join(venv, "bin", "python"), "-c", "import ansible; print(ansible.__version__)"],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    return f"ansible-core {found or '?'}"
+
+
+# The ansible-core releases meta/runtime.yml claims; the newest is the one of tests/requirements.txt (.venv). Each older
+# one gets its own virtual environment with the modules' requirements and pytest.
+MATRIX = ["2.16", "2.17", "2.18"]
+# What runs on the oldest ansible-core besides sanity and the unit tests: every module's and the lookup's examples
+# (twice), the environment and deployment modules and the role, and the AWX job templates through ansible-runner.
+MATRIX_INTEGRATION = ["tests/integration/test_examples.py", "tests/integration/test_environment.py",
+                      "tests/integration/test_deployment.py", "tests/integration/test_awx_nightly.py"]
+
+
+def core_venv(version):
+    """.venv-core-<version>: that ansible-core, the modules' requirements, pytest."""
+    venv = os.path.join(ROOT, f".venv-core-{version}")
+    python = os.path.join(venv, "bin", "python")
+    wanted = [f"ansible-core=={version}.*", "-r", REQUIREMENTS[0], "pytest", "pytest-xdist"]
+    stamp = _stamp(REQUIREMENTS[0], " ".join(wanted))
+    stamp_path = os.path.join(venv, ".requirements.sha256")
+    current = open(stamp_path, encoding="utf-8").read().strip() if os.path.exists(stamp_path) else None
+    if current != stamp:
+        step(f"setting up {os.path.basename(venv)}")
+        if not os.path.exists(python):
+            run([sys.executable, "-m", "venv", venv])
+        run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *wanted])
+        with open(stamp_path, "w", encoding="utf-8") as handle:
+            handle.write(stamp + "\n")
+    return venv
+
+
+def matrix(args=None):
+    """Every ansible-core the collection claims: sanity and the unit tests on each older one (the newest runs them in
+    the rest of the test command), and the integration tests of MATRIX_INTEGRATION on the oldest."""
+    setup()
+    versions = (getattr(args, "versions", None) or ",".join(MATRIX)).split(",")
+    ini = ["-c", os.path.join(ROOT, "tests", "pytest.ini"), "--rootdir", ROOT]
+    for version in versions:
+        venv = core_venv(version)
+        python = os.path.join(venv, "bin", "python")
+        step(f"unit tests with {core_version(venv)}")
+        run([python, "-m", "pytest", *ini, "-q", "tests/unit"], env=tool_env())
+        sanity(venv=venv)
+    oldest_core = core_venv(min(versions, key=lambda v: tuple(int(x) for x in v.split("."))))
+    integration(venv=oldest_core)
+    step(f"integration tests with {core_version(oldest_core)}: {' '.join(MATRIX_INTEGRATION)}")
+    bin_dir = os.path.join(oldest_core, "bin")
+    env = tool_env(PATH=bin_dir + os.pathsep + BIN + os.pathsep + os.environ.get("PATH", ""),
+                   ANSIBLE_PYTHON_INTERPRETER=os.path.join(bin_dir, "python"))
+    run([PY, "-m", "pytest", *ini, "-q", "-n", "2", *MATRIX_INTEGRATION], env=env)
 
 
 def lint(_args=None):
@@ -356,7 +451,9 @@ def test(args):
     started = time.monotonic()
     setup()
     pytest(args)
+    integration()
     oldest()
+    matrix()
     changelog()
     lint()
     sanity()
@@ -384,6 +481,11 @@ def main():
     p_py.set_defaults(func=pytest)
     sub.add_parser("sanity", help="only ansible-test sanity").set_defaults(func=sanity)
     sub.add_parser("oldest", help="only the tests on the oldest requests and urllib3 claimed").set_defaults(func=oldest)
+    sub.add_parser("integration", help="only ansible-test integration (the targets, against an emulator)").set_defaults(
+        func=integration)
+    p_matrix = sub.add_parser("matrix", help="sanity and unit tests on each older ansible-core claimed, integration on the oldest")
+    p_matrix.add_argument("--versions", help=f"comma-separated ansible-core releases (default {','.join(MATRIX)})")
+    p_matrix.set_defaults(func=matrix)
     p_bench = sub.add_parser("bench", help="the benchmark suite; writes tests/benchmarks/RESULTS.md (--quick: small, no file)")
     p_bench.add_argument("--quick", action="store_true")
     p_bench.add_argument("--only", help="comma-separated figures: wait,polls,build,upload,download,get,list,parallel,head,prune,ready")

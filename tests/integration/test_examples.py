@@ -63,11 +63,13 @@ def test_every_plugin_example_runs_twice_and_the_second_run_changes_nothing(demo
     (tmp_path / "vars.json").write_text(json.dumps(EXAMPLE_VARS))
     outcomes = {}
     for plugin in PLUGINS:
-        name = plugin.split("/")[-1] + ("_lookup" if plugin.startswith("lookup/") else "")
+        kind, name = plugin.split("/")
+        name += "_lookup" if kind == "lookup" else ""
         play = [{"name": f"The examples of {plugin}", "hosts": "localhost", "gather_facts": False, "tasks": examples(plugin)}]
         path = tmp_path / f"{name}.yml"
         path.write_text(yaml.safe_dump(play, sort_keys=False))
-        runs = [ansible_playbook(emu, str(path), str(tmp_path), "-e", "@vars.json") for _ in range(2)]
+        runs = [ansible_playbook(emu, str(path), str(tmp_path), "-e", "@vars.json"),
+                ansible_playbook(emu, str(path), str(tmp_path), "-e", "@vars.json")]
         first, second = recap(runs[0]), recap(runs[1])
         outcomes[name] = (first, second)
         assert first[1] == 0, (plugin, runs[0].stdout[-4000:])
@@ -92,8 +94,6 @@ def test_the_rulebook_example_playbook_runs_twice(emulator, tmp_path):
     given = {k: rulebook_vars[re.match(r"^\{\{ (\w+) \}\}$", v).group(1)] for k, v in action["extra_vars"].items()}
     given["ansible_eda"] = {"event": {"package": {"id": build, "branch": "main"}}}
     (tmp_path / "event.json").write_text(json.dumps(given))
-    outcomes = []
-    for _ in range(2):
-        proc = ansible_playbook(emu, os.path.join(eda, action["name"]), str(tmp_path), "-e", "@event.json")
-        outcomes.append(recap(proc))
+    playbook = os.path.join(eda, action["name"])
+    outcomes = [recap(ansible_playbook(emu, playbook, str(tmp_path), "-e", "@event.json")) for _run in ("first", "second")]
     assert outcomes == [(1, 0), (0, 0)], outcomes
