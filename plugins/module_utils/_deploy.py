@@ -12,8 +12,10 @@ import re
 
 from ansible.module_utils.six.moves.urllib.parse import urljoin
 
-from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
-from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import TRANSIENT_STATUSES, Poller
+from ansible_collections.mendix.private_cloud.plugins.module_utils._api import SCOPES_DEPLOY_READ, MendixApiError
+from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import TRANSIENT_STATUSES, JobFailed, JobTimeout, Poller
+
+from ansible_collections.mendix.private_cloud.plugins.module_utils._module import snake
 
 try:
     import requests
@@ -32,6 +34,21 @@ class DeployFailed(Exception):
         super(DeployFailed, self).__init__(message)
         self.message = message
         self.state = state
+
+
+def wait_deploy_job(module, job, what, hint=""):
+    """Wait for a Deploy API job (an environment's update, create or delete) within the task's time; DeployFailed
+    saying ``what`` was being done when it fails or times out. Returns the job for the result (snake_case, with
+    elapsed, polls and location)."""
+    try:
+        result = module.waiter(scopes=SCOPES_DEPLOY_READ).wait(job["id"])
+    except JobFailed as exc:
+        raise DeployFailed("failed %s: %s%s" % (what, exc.message, hint))
+    except JobTimeout as exc:
+        raise DeployFailed("timed out %s: %s" % (what, exc.message))
+    out = snake(result["job"]) or {}
+    out.update(elapsed=result["elapsed"], polls=result["polls"], location=job.get("location"))
+    return out
 
 
 def check_package(module, client, app_id, package_id, done_to_environment):

@@ -63,12 +63,12 @@ def merge_keyed(list_name, current, updates):
     return [item for item in out if item_key(list_name, item) not in removed]
 
 
-def deep_merge(target, fragment, parent=None):
+def deep_merge(target, fragment):
     """Merge a manifest fragment into ``target`` in place: objects key by key, named lists by key, other values
     replaced."""
     for key, value in fragment.items():
         if isinstance(value, dict) and isinstance(target.get(key), dict):
-            deep_merge(target[key], value, key)
+            deep_merge(target[key], value)
         elif isinstance(value, list) and key in KEYED_LISTS and isinstance(target.get(key), list):
             target[key] = merge_keyed(key, target[key], [(item_key(key, item), item) for item in value if isinstance(item, dict)])
         else:

@@ -218,7 +218,7 @@ import time
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.mendix.private_cloud.plugins.module_utils._api import SCOPES_DEPLOY_READ, MendixApiError
+from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
 from ansible_collections.mendix.private_cloud.plugins.module_utils._deploy import (
     READY,
     DeployFailed,
@@ -226,6 +226,7 @@ from ansible_collections.mendix.private_cloud.plugins.module_utils._deploy impor
     check_package,
     container,
     health_url,
+    wait_deploy_job,
     wait_ready,
 )
 
@@ -427,15 +428,7 @@ class Deploy(object):
         return self.p["ca_path"] if self.p.get("ca_path") else self.p["validate_certs"]
 
     def wait_job(self, job, what):
-        try:
-            result = self.module.waiter(scopes=SCOPES_DEPLOY_READ).wait(job["id"])
-        except JobFailed as exc:
-            raise DeployFailed("failed %s: %s. Check that package_id is a deployment package of this app" % (what, exc.message))
-        except JobTimeout as exc:
-            raise DeployFailed("timed out %s: %s" % (what, exc.message))
-        out = snake(result["job"]) or {}
-        out.update(elapsed=result["elapsed"], polls=result["polls"], location=job.get("location"))
-        return out
+        return wait_deploy_job(self.module, job, what, ". Check that package_id is a deployment package of this app")
 
     def failed(self, exc, previous):
         """Fail the task, rolling back first when asked and possible."""

@@ -342,8 +342,14 @@ import re
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.mendix.private_cloud.plugins.module_utils._api import SCOPES_DEPLOY_READ, MendixApiError
-from ansible_collections.mendix.private_cloud.plugins.module_utils._deploy import DeployFailed, check_package, container, wait_ready
+from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
+from ansible_collections.mendix.private_cloud.plugins.module_utils._deploy import (
+    DeployFailed,
+    check_package,
+    container,
+    wait_deploy_job,
+    wait_ready,
+)
 from ansible_collections.mendix.private_cloud.plugins.module_utils._environment import (
     ANNOTATION_TYPES,
     LOG_LEVELS,
@@ -357,7 +363,6 @@ from ansible_collections.mendix.private_cloud.plugins.module_utils._environment 
     new_manifest,
     unknown_names,
 )
-from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import JobFailed, JobTimeout
 from ansible_collections.mendix.private_cloud.plugins.module_utils._journal import ENV_DIR, Journal, LockTimeout, identity_key
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import MendixModule, check_length, check_uuid, snake
 
@@ -687,16 +692,7 @@ class Environment(object):
 
     # ------------------------------------------------------------------ after a write
     def wait_job(self, job, what):
-        try:
-            result = self.module.waiter(scopes=SCOPES_DEPLOY_READ).wait(job["id"])
-        except JobFailed as exc:
-            raise DeployFailed("failed %s: %s" % (what, exc.message))
-        except JobTimeout as exc:
-            raise DeployFailed("timed out %s: %s" % (what, exc.message))
-        out = snake(result["job"]) or {}
-        out.update(elapsed=result["elapsed"], polls=result["polls"], location=job.get("location"))
-        self.jobs.append(out)
-        return out
+        self.jobs.append(wait_deploy_job(self.module, job, what))
 
     def settle_and_verify(self, desired, changes):
         """Wait for Ready when the app runs, then check that every field set was kept."""
