@@ -2,7 +2,8 @@
 # Copyright (c) mendix.private_cloud contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Action plugin of mx_package: finds ``src`` on the controller as the copy module does, and uploads from there.
+"""Action plugin of mx_package: finds ``src`` on the controller as the copy module does, and uploads from there; like
+every module of the collection, it completes the task's options from the action group's module_defaults.
 
 ``src`` is a file on the controller, so a task with ``src`` runs the module on the controller whatever host the
 task targets: the file is read where it is, never copied to the host first, and the host needs neither the
@@ -21,16 +22,18 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import connection_loader
 
+from ansible_collections.mendix.private_cloud.plugins.plugin_utils._action import MendixAction
 
-class ActionModule(ActionBase):
+
+class ActionModule(MendixAction):
 
     TRANSFERS_FILES = False
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
+        result = ActionBase.run(self, tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
-        module_args = self._task.args.copy()
+        module_args = self.module_args()
         src = module_args.get("src")
         module_name = self._task.resolved_action or "mendix.private_cloud.mx_package"
         if not src:

@@ -19,6 +19,9 @@ options:
         deploy make one.
       - If not set, the environment variable E(MENDIX_JOB_JOURNAL_DIR) is used, then C(~/.ansible/mendix_private_cloud/jobs).
       - Entries are removed when their job is seen to end, and expire after 24 hours.
+      - Before a deploy writes, it records there what the environment ran and what it gets;
+        M(mendix.private_cloud.mx_package_prune) reads the same folder and keeps both packages (a rollback target is
+        never pruned by tasks that share the folder).
       - On AWX, where each job runs in a fresh container, point it at a persistent volume or set
         C(allow_simultaneous=false) on the job template; controllers that do not share it can each start the same build.
     type: path

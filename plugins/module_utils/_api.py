@@ -268,7 +268,9 @@ def error_message(method, path, status, body, scopes=None):
     if detail:
         msg += ": %s" % detail
     if status == 401:
-        msg += ". Set token (or the MENDIX_PAT environment variable) to a Mendix Personal Access Token"
+        msg += (". The token was refused: the API does not accept it (mistyped, expired or revoked) - this is not a "
+                "missing scope. Set token (or the MENDIX_PAT environment variable) to a valid Mendix Personal Access "
+                "Token")
         msg += (" with the scope %s." % scopes) if scopes else "."
     elif status == 403:
         if scopes:
@@ -326,14 +328,14 @@ class Client(object):
     def url(self, path):
         return self.base_url + path
 
-    def _send(self, method, url, timeout, **kwargs):
+    def _send(self, method, url, timeout, retry=None, **kwargs):
         """One call: session.request under the call's Retry (connection errors and retried statuses), and, for methods
         safe to repeat, the answer's body read again when it broke off after the headers, from the same budget.
 
         Returns (response, body bytes). Every attempt's timeout is cut to what is left of the deadline, and the body is
         read in blocks with the deadline checked between them, so a server that trickles an answer cannot hold the call.
         """
-        retry = self.call_retry(timeout)
+        retry = retry or self.call_retry(timeout)
         while True:
             left = retry.left()
             if left <= 0:
@@ -388,6 +390,30 @@ class Client(object):
             raise requests.exceptions.ChunkedEncodingError(ProtocolError("the answer broke off: %s" % short))
         release()
         return b"".join(chunks)
+
+    def probe(self, url, timeout, body_limit=64 * 1024):
+        """One GET of a URL outside the API, such as an app's health check: the transport of every call (its attempt
+        timeout, the task's deadline, the guard against a trickled answer, the TLS options) without the token and
+        without retries (the caller polls). Returns (status, the first ``body_limit`` bytes of the body as text);
+        raises MendixApiError when there is no complete answer (``status`` None) or TLS verification fails.
+
+        ``timeout`` bounds this probe as a whole, and the task's deadline bounds it too."""
+        retry = make_retry(0, self.backoff_factor)
+        own = time.monotonic() + max(0.1, timeout)
+        retry.deadline = own if self.deadline is None else min(own, self.deadline)
+        self._count()
+        headers = {"Authorization": None, "Accept": "*/*", "User-Agent": USER_AGENT + "-health-check"}
+        try:
+            resp, content = self._send("GET", url, min(self.timeout, max(0.1, timeout)), retry=retry, headers=headers,
+                                       verify=self.verify)
+        except CallDeadline:
+            raise MendixApiError("GET %s: no complete answer within %ss" % (url, _seconds(round(max(0.1, timeout), 1))))
+        except requests.exceptions.SSLError as exc:
+            raise MendixApiError("GET %s: TLS certificate verification failed (%s); set ca_path to the CA bundle that "
+                                 "signed the app's certificate, or validate_certs: false" % (url, _reason(exc)), status=-1)
+        except (requests.exceptions.RequestException, MaxRetryError, ProtocolError) as exc:
+            raise MendixApiError("GET %s: no answer (%s)" % (url, type(exc).__name__))
+        return resp.status_code, content[:body_limit].decode("utf-8", "replace")
 
     def request(self, method, path, scopes=None, ok=(200,), params=None, json_body=None, data=None, headers=None,
                 timeout=None):

@@ -16,6 +16,8 @@ __metaclass__ = type
 import base64
 import copy
 
+from ansible_collections.mendix.private_cloud.plugins.module_utils._output import public
+
 # Parts of a manifest the API does not let a client change: never compared, never written differently.
 NON_EDITABLE = (("container", "state"), ("container", "lastRunningInstanceCount"), ("properties", "environmentPurpose"),
                 ("provider",))
@@ -166,17 +168,26 @@ def new_manifest(p, instances):
 
 
 def add_secrets(manifest, p):
-    """Put the secrets given into a manifest about to be written (never into anything returned)."""
+    """Put the secrets given into a manifest about to be written (never into anything returned): the runtime secrets,
+    and the client certificates, whose list replaces the environment's."""
     runtime = manifest["environment"].setdefault("runtime", {})
     for option, field in SECRETS.items():
         if p.get(option) is not None:
             runtime[field] = encode_secret(p[option])
+    if p.get("outgoing_connection_certificates") is not None:
+        network = manifest["environment"].setdefault("network", {})
+        network["outgoingConnectionCertificate"] = [
+            dict((field, item[option]) for option, field in (("enabled", "enabled"), ("certificate_type", "certificateType"),
+                                                              ("key", "key"), ("password", "password"))
+                 if item.get(option) is not None)
+            for item in p["outgoing_connection_certificates"]]
     return manifest
 
 
 def editable(manifest):
-    """The parts of a manifest a client may change, without secrets: what is compared."""
-    env = copy.deepcopy((manifest or {}).get("environment") or {})
+    """The parts of a manifest a client may change, without write-only material (the one output filter): what is
+    compared, so that no change, diff or message ever carries a secret."""
+    env = public((manifest or {}).get("environment") or {})
     for path in NON_EDITABLE:
         section = env
         for key in path[:-1]:

@@ -91,6 +91,41 @@ class Journal(object):
                 os.unlink(tmp)
             raise
 
+    def put_record(self, key, record):
+        """Write a record that does not expire (a deploy's record of what ran before), flushed to disk and atomically
+        replaced, so that a reader sees the old record or the new one, never half of one."""
+        self._ensure()
+        record = dict(record, written=self.clock())
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".record-")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(record, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.rename(tmp, self._path(key, ".json"))
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def get_record(self, key):
+        """A record written by put_record, or None."""
+        try:
+            with open(self._path(key, ".json")) as handle:
+                record = json.load(handle)
+        except (IOError, OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def try_lock(self, key):
+        """The lock of an identity if no other task holds it now, else None (for a reader that skips what is busy)."""
+        self._ensure()
+        lock = _Lock(self._path(key, ".lock"), 0, self.sleep, self.monotonic)
+        try:
+            return lock.__enter__()
+        except LockTimeout:
+            return None
+
     def drop(self, key):
         try:
             os.unlink(self._path(key, ".json"))

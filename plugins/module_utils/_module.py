@@ -22,6 +22,7 @@ from ansible_collections.mendix.private_cloud.plugins.module_utils._api import (
     REQUESTS_IMPORT_ERROR,
     Client,
     MendixApiError,
+    is_app_missing,
 )
 from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import JobFailed, JobTimeout, JobWaiter
 from ansible_collections.mendix.private_cloud.plugins.module_utils._repository import DEFAULT_REPOSITORY_URL, RepositoryClient
@@ -266,5 +267,11 @@ class MendixModule(AnsibleModule):
         if isinstance(exc, MendixApiError):
             if exc.status is not None:
                 result.setdefault("status_code", exc.status)
-            self.fail_json(msg=exc.message, **result)
+            message = exc.message
+            if exc.status == 404 and is_app_missing(exc) and self.params.get("app_id"):
+                # an unknown app is said first, not as a missing package, environment or branch
+                message = ("app_id=%s is not found or not visible to this token: check app_id (the App ID shown in the "
+                           "Mendix Portal) and that the token's user is a member of the app. (%s)"
+                           % (self.params["app_id"], message))
+            self.fail_json(msg=message, **result)
         self.fail_json(msg=str(exc), **result)

@@ -81,6 +81,16 @@ class RepositoryClient(Client):
                 return None
             raise
 
+    def app_unknown(self, app_id):
+        """Whether the App Repository API knows no repository of the app (its info answers 404)."""
+        try:
+            self.info(app_id)
+        except MendixApiError as exc:
+            if exc.status == 404:
+                return True
+            raise
+        return False
+
     def commits(self, app_id, name, count):
         """The newest ``count`` commits of a branch, newest first."""
         return self._pages("/%s/branches/%s/commits" % (quote(app_id), quote(name)), want=count)
@@ -106,6 +116,10 @@ class RepositoryClient(Client):
         except MendixApiError as exc:
             if exc.status != 404:
                 raise
+            if self.app_unknown(app_id):
+                raise MendixApiError("app_id=%s is not found or not visible to this token in the App Repository API: "
+                                     "check app_id (the App ID shown in the Mendix Portal) and that the token's user is "
+                                     "a member of the app. (%s)" % (app_id, exc.message), status=404)
             raise MendixApiError("branch %s: the app's %srepository has no such branch (looked up as %s); list the "
                                  "branches with mendix.private_cloud.mx_branch_info. %s"
                                  % (branch, (vcs + " ") if vcs else "", " and ".join(tried), exc.message), status=404)

@@ -39,12 +39,14 @@ def parse_duration(text):
     return int(match.group(1)) * UNIT_SECONDS[match.group(2)]
 
 
-def plan(packages, now, keep=None, older_than=None, deployed=(), keep_ids=()):
+def plan(packages, now, keep=None, older_than=None, deployed=(), keep_ids=(), protected=None):
     """[(package, branch, DELETE | KEEP, reason)] for every package, newest first.
 
     ``now`` is the time in seconds since the epoch, ``older_than`` a number of seconds, ``deployed`` and
-    ``keep_ids`` sets of lower-case package ids.
+    ``keep_ids`` sets of lower-case package ids, ``protected`` {lower-case package id: why it is kept} (rollback
+    targets, packages of environments with a change in flight).
     """
+    protected = protected or {}
     rank = {}
     decisions = []
     for pkg in newest_first(packages):
@@ -56,6 +58,8 @@ def plan(packages, now, keep=None, older_than=None, deployed=(), keep_ids=()):
         age = now - stamp if stamp != float("-inf") else None
         if pid in keep_ids:
             decisions.append((pkg, branch, KEEP, "listed in keep_ids"))
+        elif pid in protected:
+            decisions.append((pkg, branch, KEEP, protected[pid]))
         elif pid in deployed:
             decisions.append((pkg, branch, KEEP, "an environment of the app runs it (keep_deployed)"))
         elif keep is not None and branch is not None and rank[branch] <= keep:

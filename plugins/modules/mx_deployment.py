@@ -24,12 +24,23 @@ description:
   - With O(restart=true) the documented restart recipe follows the change, setting instances to 0 and then back to
     their previous count, each step waited, then the wait for C(Ready). An app that was stopped on purpose (0
     instances before the change) is not started; the result's RV(notes) says so.
-  - With O(rollback_on_failure=true), when the update job fails, the environment ends C(Failed), or the health check
-    does not pass in time, the previous package is put back and waited for until C(Ready), and the task fails saying
-    what failed and that it rolled back (or that the rollback failed too). A rollback puts the previous package back;
-    it does B(not) undo database changes that the new package made when it started.
+  - With O(rollback_on_failure=true), when the update job fails or does not end in time, the environment ends
+    C(Failed), a restart step fails, or the health check does not pass in time, the package and the instance count
+    the environment had before the task are put back, waited for until C(Ready), and checked by a fresh read; the
+    task fails saying what failed and that it rolled back, or, when the rollback does not end where the task
+    started, exactly which package, instance count and state the environment has. An update job that did not end in
+    time is waited for (half the rollback's time at most) and then superseded by the rollback's write; an update that
+    the API carries out later still is outside what the task can see, and the message says the job was superseded.
+  - A rollback puts the previous package back; it does B(not) undo database changes that the new package made when
+    it started.
+  - Before it writes, the task records in the job journal's folder (O(job_journal_dir)) which package the
+    environment ran and which it gets; M(mendix.private_cloud.mx_package_prune) keeps both, so a rollback target is
+    never pruned by this collection on this controller. Deploys made by other tools, or from controllers that share
+    no journal folder, leave no record.
   - Promotion - with O(source_environment_id) instead of O(package_id), deploys the package that the source
-    environment runs (for example acceptance to production); idempotent like any deploy.
+    environment runs (for example acceptance to production), only when the source is C(Ready) with it and has
+    instances (see O(source_allow_stopped)); otherwise the task fails before any write, naming the source's state and
+    package. Idempotent like any deploy.
 author:
   - mendix.private_cloud maintainers (@mendix-private-cloud)
 extends_documentation_fragment:
@@ -71,12 +82,20 @@ options:
     description:
       - Namespace of O(source_environment_id); by default O(namespace_id).
     type: str
+  source_allow_stopped:
+    description:
+      - Promote the package of a source environment that has 0 instances (stopped). By default a promotion needs the
+        source to run its package - C(Ready) with instances - so that a package nobody saw start is never promoted.
+      - A source that is C(Failed) or C(Processing) is refused either way.
+    type: bool
+    default: false
   health_check_url:
     description:
       - After C(Ready), poll this URL until it answers O(health_check_status) (and holds O(health_check_contains)),
         within the wait. An absolute http(s) URL, or a path under the environment's C(appUrl) (such as
         V(/rest/health)).
-      - O(validate_certs) and O(ca_path) apply. The API token is never sent there.
+      - The check goes through the collection's HTTP client - its O(request_timeout), the task's bound and its guard
+        against an answer that trickles in - with O(validate_certs) and O(ca_path). The API token is never sent there.
     type: str
   health_check_status:
     description:
@@ -158,7 +177,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 package_id:
-  description: The package the environment runs after the task (in check mode, the one it would run).
+  description:
+    - The package the environment runs after the task (in check mode, the one it would run). After a rollback, the
+      package rolled back to; after a failure without one, the package in the environment's manifest.
   returned: always
   type: str
 previous_package_id:
@@ -192,7 +213,7 @@ environment:
       returned: always
 jobs:
   description: The Deploy API jobs waited on, in order (the update, the stop and start of a restart, a rollback).
-  returned: when a change was made
+  returned: always
   type: list
   elements: dict
 ready:
@@ -205,45 +226,33 @@ health_check:
   type: dict
 notes:
   description: What the task left undone on purpose, for example not starting an app that had no instances.
-  returned: when a change was made
+  returned: always
   type: list
   elements: str
 rolled_back:
-  description: On a failed deploy, whether the previous package was put back and is C(Ready).
-  returned: on failure after the change was sent
+  description: Whether the previous package and instance count were put back and checked (always false on success).
+  returned: always
   type: bool
+rollback_package_id:
+  description: The package a rollback put back (or tried to).
+  returned: when a rollback was made or tried
+  type: str
 """
-
-import time
 
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
-from ansible_collections.mendix.private_cloud.plugins.module_utils._deploy import (
+from ansible_collections.mendix.private_cloud.plugins.module_utils._env_service import (
     READY,
     DeployFailed,
-    check_health,
+    EnvironmentService,
+    LockTimeout,
     check_package,
     container,
-    health_url,
-    wait_deploy_job,
-    wait_ready,
+    summary,
 )
-
-from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import JobFailed, JobTimeout
-from ansible_collections.mendix.private_cloud.plugins.module_utils._journal import ENV_DIR, Journal, LockTimeout, identity_key
-from ansible_collections.mendix.private_cloud.plugins.module_utils._module import MendixModule, check_length, check_uuid, snake
-
-
-def summary(manifest):
-    env = (manifest or {}).get("environment") or {}
-    deployment = env.get("deployment") or {}
-    container = env.get("container") or {}
-    out = {"id": env.get("id"), "package_id": deployment.get("packageId"), "instances": container.get("instances"),
-           "app_url": deployment.get("appUrl")}
-    if container.get("state"):
-        out["state"] = container["state"]
-    return out
+from ansible_collections.mendix.private_cloud.plugins.module_utils._journal import ENV_DIR
+from ansible_collections.mendix.private_cloud.plugins.module_utils._module import MendixModule, check_length, check_uuid
 
 
 def main():
@@ -255,6 +264,7 @@ def main():
             package_id=dict(type="str"),
             source_environment_id=dict(type="str"),
             source_namespace_id=dict(type="str"),
+            source_allow_stopped=dict(type="bool", default=False),
             restart=dict(type="bool", default=False),
             health_check_url=dict(type="str"),
             health_check_status=dict(type="int", default=200),
@@ -278,6 +288,8 @@ def main():
         errors += check_length("source_environment_id", p["source_environment_id"], 1, 32, " (the environment's ID, not its name)")
         if p["source_environment_id"] == p["environment_id"] and p["source_namespace_id"] in (None, p["namespace_id"]):
             errors.append("source_environment_id must be another environment than environment_id")
+    elif p["source_allow_stopped"]:
+        errors.append("source_allow_stopped applies to a promotion: give source_environment_id, or leave it out")
     if p["source_namespace_id"] is not None:
         errors += check_length("source_namespace_id", p["source_namespace_id"], 1, 64)
     if p["health_check_url"] is not None and not p["health_check_url"].strip():
@@ -293,182 +305,159 @@ def main():
     module.fail_on(errors, changed=False)
     module.check_connection_input()
     app_id = p["app_id"].lower()
-    ns, env_id = p["namespace_id"], p["environment_id"]
-    client = module.client
-    where = "environment_id=%s in namespace_id=%s of app_id=%s" % (env_id, ns, app_id)
-    package_id = p["package_id"].lower() if p["package_id"] else promoted_package(module, client, app_id, ns)
-    # One deploy to an environment at a time from this controller: hosts of a play that ask for the same deploy make
-    # one, the others find the package in place.
-    journal = Journal(p["job_journal_dir"])
+    service = EnvironmentService(module, app_id, p["namespace_id"], p["environment_id"])
     try:
-        with journal.lock(identity_key((client.base_url, app_id, "deploy", ns, env_id)), module.time_left(p["wait_timeout"])):
-            Deploy(module, client, app_id, ns, env_id, package_id, where).run()
+        package_id = p["package_id"].lower() if p["package_id"] else promoted_package(module, app_id)
+    except (DeployFailed, MendixApiError) as exc:
+        module.fail_json(msg=exc.message, changed=False, status_code=getattr(exc, "status", None))
+    # One change to an environment at a time from this controller: hosts of a play that ask for the same deploy make
+    # one, the others find the package in place.
+    try:
+        with service.lock():
+            Deploy(module, service, package_id).run()
     except LockTimeout as exc:
         module.fail_json(msg="%s; raise wait_timeout, or look for a task that hangs" % exc, changed=False)
 
 
-def promoted_package(module, client, app_id, ns):
-    """The package the source environment runs (promotion)."""
+def promoted_package(module, app_id):
+    """The package the source environment runs (promotion): only when it is Ready with it, and has instances unless
+    source_allow_stopped. DeployFailed naming the source's state and package otherwise, before any write."""
     p = module.params
-    source_ns = p["source_namespace_id"] or ns
-    source = "source_environment_id=%s in namespace_id=%s" % (p["source_environment_id"], source_ns)
+    source_ns = p["source_namespace_id"] or p["namespace_id"]
+    source = EnvironmentService(module, app_id, source_ns, p["source_environment_id"])
+    where = "source_environment_id=%s in namespace_id=%s" % (p["source_environment_id"], source_ns)
     try:
-        manifest = client.get_environment(app_id, source_ns, p["source_environment_id"])
-    except MendixApiError as exc:
-        if exc.status == 404:
-            module.fail_json(msg="The source environment was not found: %s. (%s)" % (source, exc.message), changed=False)
-        module.fail_api(exc, changed=False)
-    running = container(manifest)[0]
+        manifest = source.read()
+    except DeployFailed as exc:
+        if exc.message.startswith("The environment was not found"):
+            raise DeployFailed("The source environment was not found: %s. Check source_environment_id (the environment's "
+                               "ID, not its name) and source_namespace_id." % where)
+        raise
+    running, state = container(manifest)
+    instances = int(summary(manifest)["instances"] or 0)
     if not running:
-        module.fail_json(msg="The source environment %s runs no package, so there is nothing to promote." % source,
-                         changed=False)
+        raise DeployFailed("The source environment %s runs no package, so there is nothing to promote." % where)
+    if state != READY:
+        raise DeployFailed("The source environment %s is %s with package %s: only a package the source runs (Ready) is "
+                           "promoted. Fix or finish the source's deploy first." % (where, state or "in no known state", running))
+    if instances == 0 and not p["source_allow_stopped"]:
+        raise DeployFailed("The source environment %s is stopped (0 instances) with package %s: nothing proves the package "
+                           "runs. Start the source, or set source_allow_stopped: true to promote it anyway."
+                           % (where, running))
     return str(running).lower()
 
 
 class Deploy(object):
-    """One deploy: write the package, wait for the job and for Ready, check health, roll back when asked."""
+    """One deploy through the environment service; this class only decides and reports."""
 
-    def __init__(self, module, client, app_id, ns, env_id, package_id, where):
+    def __init__(self, module, service, package_id):
         self.module = module
         self.p = module.params
-        self.client = client
-        self.app_id, self.ns, self.env_id = app_id, ns, env_id
+        self.service = service
         self.package_id = package_id
-        self.where = where
-        self.jobs = []
-        self.notes = []
-        self.result = dict(package_id=package_id)
+        self.result = dict(package_id=package_id, rolled_back=False)
+
+    def report(self, **extra):
+        out = dict(self.result, jobs=self.service.jobs, notes=self.service.notes)
+        if self.service.ready:
+            out["ready"] = self.service.ready
+        if self.service.health:
+            out["health_check"] = self.service.health
+        out.update(extra)
+        return out
 
     def run(self):
-        module, client, package_id = self.module, self.client, self.package_id
-        manifest = self.read()
+        module, service, package_id = self.module, self.service, self.package_id
+        try:
+            manifest = service.read()
+        except (DeployFailed, MendixApiError) as exc:
+            module.fail_json(msg=exc.message, changed=False, status_code=getattr(exc, "status", None))
         before = summary(manifest)
         previous = before["package_id"]
-        self.result.update(previous_package_id=previous, diff={"before": {"package_id": previous}, "after": {"package_id": package_id}})
+        self.result.update(previous_package_id=previous,
+                           diff={"before": {"package_id": previous}, "after": {"package_id": package_id}})
         if previous == package_id:
-            if self.p["wait"] and not module.check_mode:
-                # nothing to change, but the task still ends when the package runs (a re-run after a timed-out start)
-                try:
-                    self.settle(before)
-                except (DeployFailed, MendixApiError) as exc:
-                    module.fail_json(msg="The environment already runs package_id=%s (%s): %s" % (package_id, self.where, exc),
-                                     changed=False, environment=summary(self.read()), **self.result)
-                before = summary(self.read())
-            module.exit_json(changed=False, environment=before, **self.result)
-        check_package(module, client, self.app_id, package_id, "updated")
+            self.unchanged(before)
+        check_package(module, service.client, service.app_id, package_id, "updated")
         if module.check_mode:
             module.exit_json(changed=True, environment=dict(before, package_id=package_id), **self.result)
+        service.record(before, package_id)
         manifest["environment"]["deployment"]["packageId"] = package_id
         try:
-            job = client.put_environment(self.app_id, self.ns, self.env_id, manifest)
+            service.put(manifest, "deploying package_id=%s to %s" % (package_id, service.where), wait=self.p["wait"])
+        except DeployFailed as exc:
+            self.failed(exc, before)
         except MendixApiError as exc:
-            module.fail_api(exc, changed=False)
+            module.fail_api(exc, changed=bool(getattr(exc, "uncertain", False)), **self.report())
         if not self.p["wait"]:
-            module.exit_json(changed=True, environment=summary(manifest), jobs=[snake(job)], **self.result)
+            module.exit_json(changed=True, environment=summary(manifest), **self.report())
         try:
-            self.finish(job, before)
-        except (DeployFailed, MendixApiError, JobFailed, JobTimeout) as exc:
-            self.failed(exc, previous)
-        final = self.read()
-        module.exit_json(changed=True, environment=summary(final), jobs=self.jobs, notes=self.notes, **self.result)
+            final = self.finish(before)
+        except (DeployFailed, MendixApiError) as exc:
+            self.failed(exc, before)
+        module.exit_json(changed=True, environment=summary(final), **self.report())
 
-    def read(self):
-        try:
-            manifest = self.client.get_environment(self.app_id, self.ns, self.env_id)
-        except MendixApiError as exc:
-            if exc.status == 404:
-                self.module.fail_json(msg="The environment was not found: %s. Check environment_id (the environment's ID, "
-                                          "not its name) and namespace_id. (%s)" % (self.where, exc.message), changed=False)
-            self.module.fail_api(exc, changed=bool(self.jobs))
-        missing = manifest_gaps(manifest)
-        if missing:
-            self.module.fail_json(msg="The manifest the Deploy API gave for %s has no %s, so the package cannot be set in "
-                                      "it; check base_url (a Deploy API v4 URL) and the environment in the Mendix Portal."
-                                      % (self.where, " and no ".join(missing)), changed=bool(self.jobs))
-        return manifest
+    def unchanged(self, before):
+        """The environment already has the package: nothing to write, but the task still ends when it runs (a re-run
+        after a timed-out start). One GET when it is Ready and no health check is asked for."""
+        module, service = self.module, self.service
+        if self.p["wait"] and not module.check_mode:
+            try:
+                if int(before["instances"] or 0) > 0 and before.get("state") != READY:
+                    before = summary(service.wait_ready(self.package_id))
+                elif int(before["instances"] or 0) == 0:
+                    service.notes.append("The app has no instances, so it was not waited on to be Ready.")
+                service.check_health(before.get("app_url"))
+            except (DeployFailed, MendixApiError) as exc:
+                module.fail_json(msg="The environment already runs package_id=%s (%s): %s" % (self.package_id, service.where,
+                                                                                            exc.message),
+                                 changed=False, environment=before, **self.report())
+        module.exit_json(changed=False, environment=before, **self.report())
 
-    def finish(self, job, before):
-        """Wait for the update job, restart when asked, wait for Ready, check health."""
-        p = self.p
-        self.jobs.append(self.wait_job(job, "deploying package_id=%s to %s" % (self.package_id, self.where)))
+    def finish(self, before):
+        """After the update job: restart when asked, wait for Ready, check health, verify with a fresh read."""
+        service = self.service
         instances = int(before["instances"] or 0)
-        if p["restart"] and instances == 0:
-            self.notes.append("The app was stopped (instances 0) before the change, so it was not restarted.")
-        elif p["restart"]:
-            for count, step in ((0, "stopping"), (instances, "starting")):
-                current = self.read()
-                current["environment"]["container"]["instances"] = count
-                job = self.client.put_environment(self.app_id, self.ns, self.env_id, current)
-                self.jobs.append(self.wait_job(job, "%s the app (instances=%s) in %s" % (step, count, self.where)))
-        self.settle(before)
-        final = self.read()
-        if summary(final)["package_id"] != self.package_id:
-            raise DeployFailed("the update job finished but the environment runs package %s, not package_id=%s"
-                               % (summary(final)["package_id"], self.package_id))
+        if self.p["restart"] and instances == 0:
+            service.notes.append("The app was stopped (instances 0) before the change, so it was not restarted.")
+        elif self.p["restart"]:
+            service.restart(service.read(), instances)
+        service.settle(self.package_id, instances, before.get("app_url"))
+        return service.verify(self.package_id, instances)
 
-    def settle(self, before):
-        """Wait until the environment is Ready with the package (unless it has no instances), then the health check."""
-        p = self.p
-        if int(before["instances"] or 0) == 0:
-            self.notes.append("The app has no instances, so it was not waited on to be Ready.")
-        elif before.get("state") == READY and before["package_id"] == self.package_id and not self.jobs:
-            pass  # already running the package: nothing to wait for
-        else:
-            dummy, seconds, polls = wait_ready(self.client, self.app_id, self.ns, self.env_id, self.package_id,
-                                               self.module.time_left(p["wait_timeout"]), p["wait_max_interval"])
-            self.result["ready"] = dict(elapsed=round(seconds, 3), polls=polls)
-        if p["health_check_url"]:
-            url = health_url(p["health_check_url"], before.get("app_url") or "")
-            seconds, polls = check_health(url, p["health_check_status"], p["health_check_contains"], self.verify(),
-                                          p["request_timeout"], self.module.time_left(p["wait_timeout"]),
-                                          p["wait_max_interval"])
-            self.result["health_check"] = dict(url=url, elapsed=round(seconds, 3), polls=polls)
-
-    def verify(self):
-        return self.p["ca_path"] if self.p.get("ca_path") else self.p["validate_certs"]
-
-    def wait_job(self, job, what):
-        return wait_deploy_job(self.module, job, what, ". Check that package_id is a deployment package of this app")
-
-    def failed(self, exc, previous):
-        """Fail the task, rolling back first when asked and possible."""
-        message = getattr(exc, "message", None) or str(exc)
-        if not self.p["rollback_on_failure"]:
-            self.module.fail_json(msg="Deploying package_id=%s to %s: %s" % (self.package_id, self.where, message),
-                                  changed=True, jobs=self.jobs, notes=self.notes, rolled_back=False, **self.result)
-        if not previous:
-            self.module.fail_json(msg="Deploying package_id=%s to %s: %s. Nothing to roll back to: the environment ran no "
-                                      "package before." % (self.package_id, self.where, message),
-                                  changed=True, jobs=self.jobs, notes=self.notes, rolled_back=False, **self.result)
-        # The rollback gets a wait_timeout of its own, so that it can end even when the deploy used all of its time.
-        self.module.started = time.monotonic()
-        self.client.deadline = self.module.deadline()
+    def where_now(self):
+        """What runs now, for a failure's result and message (the package asked for when it cannot be read)."""
         try:
-            current = self.read()
-            if container(current)[0] != previous:
-                current["environment"]["deployment"]["packageId"] = previous
-                job = self.client.put_environment(self.app_id, self.ns, self.env_id, current)
-                self.jobs.append(self.wait_job(job, "rolling back to package_id=%s in %s" % (previous, self.where)))
-            if int(summary(current)["instances"] or 0) > 0:
-                wait_ready(self.client, self.app_id, self.ns, self.env_id, previous,
-                           self.module.time_left(self.p["wait_timeout"]), self.p["wait_max_interval"])
-        except (DeployFailed, MendixApiError, JobFailed, JobTimeout) as again:
-            self.module.fail_json(msg="Deploying package_id=%s to %s: %s. The rollback to package %s failed too: %s"
-                                      % (self.package_id, self.where, message, previous, getattr(again, "message", again)),
-                                  changed=True, jobs=self.jobs, notes=self.notes, rolled_back=False, **self.result)
-        self.module.fail_json(msg="Deploying package_id=%s to %s: %s. Rolled back: the environment runs package %s again "
-                                  "(Ready). A rollback does not undo database changes the new package made when it started."
-                                  % (self.package_id, self.where, message, previous),
-                              changed=True, jobs=self.jobs, notes=self.notes, rolled_back=True,
-                              environment=summary(self.read()), **self.result)
+            now = summary(self.service.read())
+        except (DeployFailed, MendixApiError):
+            return None
+        self.result["package_id"] = now["package_id"]
+        return now
 
-
-def manifest_gaps(manifest):
-    """The parts of an environment manifest a deploy needs and the answer lacks."""
-    env = manifest.get("environment") if isinstance(manifest, dict) else None
-    if not isinstance(env, dict):
-        return ["environment"]
-    return ["environment.%s" % key for key in ("deployment", "container") if not isinstance(env.get(key), dict)]
+    def failed(self, exc, before):
+        """Fail the task, rolling back first when asked and possible."""
+        module, service = self.module, self.service
+        message = "Deploying package_id=%s to %s: %s" % (self.package_id, service.where, getattr(exc, "message", exc))
+        previous = before["package_id"]
+        if not self.p["rollback_on_failure"] or not previous:
+            if self.p["rollback_on_failure"]:
+                message += ". Nothing to roll back to: the environment ran no package before."
+            now = self.where_now()
+            module.fail_json(msg=message, changed=True, environment=now, **self.report())
+        try:
+            final = service.rollback(before)
+        except (DeployFailed, MendixApiError) as again:
+            now = self.where_now()
+            where = ("the environment now runs package %s with %s instances (state %s)"
+                     % (now["package_id"], now["instances"], now.get("state")) if now else "its state could not be read")
+            module.fail_json(msg="%s. The rollback to package %s with %s instances failed too: %s; %s."
+                                 % (message, previous, before["instances"], getattr(again, "message", again), where),
+                             changed=True, environment=now, rollback_package_id=previous, **self.report())
+        self.result.update(package_id=previous, rolled_back=True)
+        module.fail_json(msg="%s. Rolled back: the environment runs package %s again with %s instances%s, checked by a "
+                             "fresh read. A rollback does not undo database changes the new package made when it started."
+                             % (message, previous, before["instances"], " (Ready)" if int(before["instances"] or 0) else ""),
+                         changed=True, environment=summary(final), rollback_package_id=previous, **self.report())
 
 
 if __name__ == "__main__":

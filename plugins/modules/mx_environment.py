@@ -28,7 +28,14 @@ description:
     Deploy API's restart recipe - instances to 0, then back - each step waited. After a change that leaves the app
     running, the task waits until the environment is C(Ready).
   - O(state=absent) deletes the environment (and waits for the job). A production environment is only deleted with
-    O(allow_production_delete=true).
+    O(allow_production_delete=true). The settings are accepted and ignored with O(state=absent), so that one list of
+    environment definitions can drive both creating and deleting.
+  - A restart (O(state=restarted)) is reported in RV(changes) as C(restart); it is no field of the manifest, so the
+    diff shows only the fields that change besides it.
+  - The changes go through the collection's one environment service, the same as M(mendix.private_cloud.mx_deployment):
+    the same lock per environment on this controller, the same job and C(Ready) waits, the same restart recipe.
+  - Write-only material - the runtime secrets, the client certificates' keys and passwords, and any other field the
+    API marks as a password or a secret - never appears in RV(environment), RV(changes), the diff or a message.
   - An unchanged task costs one C(GET). Check mode sends no write and says whether a change would be made; diff mode
     shows only the fields that change, with secrets masked.
   - Deploying another package to an existing environment is M(mendix.private_cloud.mx_deployment)'s job;
@@ -202,8 +209,9 @@ options:
       - "Any other part of the manifest, as a fragment of it, for example
         C({environment: {runtimeMetricsConfiguration: {mode: native}}}), merged in after the options above - objects
         key by key, named lists by name, other values replaced."
-      - It cannot change the environment's id, its provider, or the non-editable fields, and cannot hold secrets
-        (use the secret options).
+      - It cannot change the environment's id, its provider, or the non-editable fields, and cannot hold write-only
+        material - runtime secrets, C(network.outgoingConnectionCertificate) (keys and passwords) or any other
+        password or secret field - which has options of its own that are kept out of the output.
     type: dict
   mx_admin_password:
     description:
@@ -218,10 +226,34 @@ options:
     description:
       - The runtime's subscription secret; an empty string clears it. Write-only, like O(mx_admin_password).
     type: str
+  outgoing_connection_certificates:
+    description:
+      - The client certificates the app presents on outgoing connections (the Deploy API's
+        C(network.outgoingConnectionCertificate)). Write-only like the secrets - their keys and passwords never
+        appear in the output, so they are sent as O(update_secrets) says, and the list given replaces the
+        environment's.
+    type: list
+    elements: dict
+    suboptions:
+      key:
+        description: The certificate and its private key, a base64-encoded C(.pfx) file.
+        type: str
+        required: true
+      password:
+        description: The password of the C(.pfx) file, base64-encoded as the API takes it.
+        type: str
+      certificate_type:
+        description: The certificate's type, as the API names it.
+        type: str
+        default: Client
+      enabled:
+        description: Whether the app uses the certificate.
+        type: bool
+        default: true
   update_secrets:
     description:
-      - V(on_create) sends the secrets only when the environment is created; later runs leave them, so that a
-        re-run is V(ok).
+      - V(on_create) sends the secrets (and O(outgoing_connection_certificates)) only when the environment is created;
+        later runs leave them, so that a re-run is V(ok).
       - V(always) sends them on every run; as they cannot be read back, every such run is a change.
     type: str
     choices: [on_create, always]
@@ -309,7 +341,8 @@ environment:
 changes:
   description:
     - The fields the task changed (or in check mode would change), as dotted paths in the manifest's environment
-      (named list items by name, for example C(deployment.constants[MyFirstModule.ApiUrl].value)).
+      (named list items by name, for example C(deployment.constants[MyFirstModule.ApiUrl].value)), and C(restart) for
+      a restart.
   returned: always
   type: list
   elements: str
@@ -322,7 +355,8 @@ deleted:
   returned: always
   type: bool
 secrets_sent:
-  description: The names of the secrets written (never their values).
+  description: The names of the secrets written, C(network.outgoingConnectionCertificate) for the certificates (never
+    their values).
   returned: always
   type: list
   elements: str
@@ -343,12 +377,12 @@ import re
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
-from ansible_collections.mendix.private_cloud.plugins.module_utils._deploy import (
+from ansible_collections.mendix.private_cloud.plugins.module_utils._env_service import (
     DeployFailed,
+    EnvironmentService,
+    LockTimeout,
     check_package,
     container,
-    wait_deploy_job,
-    wait_ready,
 )
 from ansible_collections.mendix.private_cloud.plugins.module_utils._environment import (
     ANNOTATION_TYPES,
@@ -363,8 +397,9 @@ from ansible_collections.mendix.private_cloud.plugins.module_utils._environment 
     new_manifest,
     unknown_names,
 )
-from ansible_collections.mendix.private_cloud.plugins.module_utils._journal import ENV_DIR, Journal, LockTimeout, identity_key
+from ansible_collections.mendix.private_cloud.plugins.module_utils._journal import ENV_DIR
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import MendixModule, check_length, check_uuid, snake
+from ansible_collections.mendix.private_cloud.plugins.module_utils._output import public, secret_paths
 
 RESOURCE = dict(type="dict", options=dict(cpu=dict(type="str"), memory=dict(type="str"), ephemeral_storage=dict(type="str")))
 
@@ -399,6 +434,9 @@ def main():
             mx_admin_password=dict(type="str", no_log=True),
             debugger_password=dict(type="str", no_log=True),
             subscription_secret=dict(type="str", no_log=True),
+            outgoing_connection_certificates=dict(type="list", elements="dict", options=dict(
+                key=dict(type="str", required=True, no_log=True), password=dict(type="str", no_log=True),
+                certificate_type=dict(type="str", default="Client"), enabled=dict(type="bool", default=True))),
             update_secrets=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
             allow_production_delete=dict(type="bool", default=False),
             job_journal_dir=dict(type="path", fallback=(env_fallback, [ENV_DIR])),
@@ -410,13 +448,11 @@ def main():
     module.fail_on(input_errors(module), changed=False)
     module.check_connection_input()
     p = module.params
-    client = module.client
-    app_id, ns, env_id = p["app_id"].lower(), p["namespace_id"], p["environment_id"]
-    journal = Journal(p["job_journal_dir"])
+    service = EnvironmentService(module, p["app_id"].lower(), p["namespace_id"], p["environment_id"])
     try:
         # one change to an environment at a time from this controller, deploys included
-        with journal.lock(identity_key((client.base_url, app_id, "deploy", ns, env_id)), module.time_left(p["wait_timeout"])):
-            Environment(module, client, app_id, ns, env_id).run()
+        with service.lock():
+            Environment(module, service).run()
     except LockTimeout as exc:
         module.fail_json(msg="%s; raise wait_timeout, or look for a task that hangs" % exc, changed=False)
 
@@ -441,10 +477,6 @@ def input_errors(module):
         elif state == "stopped" and p["instances"] > 0:
             errors.append("state=stopped sets instances to 0; leave instances out (the API remembers the count for "
                           "state=started)")
-    if state == "absent":
-        given = [o for o in SETTINGS if p[o] is not None]
-        if given:
-            errors.append("state=absent takes no settings; remove %s" % ", ".join(given))
     for option in ("constants", "environment_variables", "custom_runtime_settings", "scheduled_events", "app_log_levels"):
         for key in (p[option] or {}):
             if not str(key).strip():
@@ -473,11 +505,6 @@ def input_errors(module):
     return errors
 
 
-SETTINGS = ("package_id", "cluster_id", "namespace", "name", "production", "app_url", "instances", "constants",
-            "scheduled_events", "environment_variables", "custom_runtime_settings", "app_log_levels", "resources",
-            "deployment_strategy", "annotations", "manifest", "mx_admin_password", "debugger_password", "subscription_secret")
-
-
 def manifest_errors(p):
     fragment = p["manifest"]
     if fragment is None:
@@ -500,55 +527,63 @@ def manifest_errors(p):
         if path[-1] in section:
             errors.append("manifest.environment.%s cannot be set: the API does not let a client change it"
                           % ".".join(path))
-    runtime = env.get("runtime") if isinstance(env.get("runtime"), dict) else {}
-    for option, field in sorted(SECRETS.items()):
-        if field in runtime:
-            errors.append("manifest.environment.runtime.%s is a secret: give it as %s, which is kept out of the output"
-                          % (field, option))
+    options = dict((field, option) for option, field in SECRETS.items())
+    options["outgoingConnectionCertificate"] = "outgoing_connection_certificates"
+    for path in secret_paths(env, "manifest.environment"):
+        field = path.split(".")[-1].split("[")[0]
+        owner = options.get(field) or next((o for f, o in options.items() if "%s[" % f in path), None)
+        errors.append("%s is write-only material: give it %s, which is kept out of the output"
+                      % (path, "as %s" % owner if owner else "through an option of this module"))
+    network = env.get("network") if isinstance(env.get("network"), dict) else {}
+    if "outgoingConnectionCertificate" in network:
+        errors.append("manifest.environment.network.outgoingConnectionCertificate holds certificate keys and passwords: "
+                      "give it as outgoing_connection_certificates, which is kept out of the output")
     return errors
 
 
 class Environment(object):
     """One task: read, decide, write once, wait, read back."""
 
-    def __init__(self, module, client, app_id, ns, env_id):
+    def __init__(self, module, service):
         self.module = module
         self.p = module.params
-        self.client = client
-        self.app_id, self.ns, self.env_id = app_id, ns, env_id
-        self.where = "environment_id=%s in namespace_id=%s of app_id=%s" % (env_id, ns, app_id)
-        self.jobs = []
+        self.service = service
+        self.client = service.client
+        self.app_id, self.ns, self.env_id = service.app_id, service.ns, service.env_id
+        self.where = service.where
+        self.jobs = service.jobs
         self.result = dict(changes=[], created=False, deleted=False, secrets_sent=[])
 
     # ------------------------------------------------------------------ reading
     def read(self, missing_ok=False):
         try:
-            manifest = self.client.get_environment(self.app_id, self.ns, self.env_id)
+            return self.service.read(missing_ok)
+        except DeployFailed as exc:
+            self.fail(exc.message)
         except MendixApiError as exc:
-            if exc.status == 404 and missing_ok:
-                return None
-            if exc.status == 404:
-                self.fail("The environment is gone: %s (%s)" % (self.where, exc.message))
             self.module.fail_api(exc, changed=bool(self.jobs), jobs=self.jobs, **self.result)
-        env = manifest.get("environment") if isinstance(manifest, dict) else None
-        if not isinstance(env, dict) or not all(isinstance(env.get(k), dict) for k in ("deployment", "container")):
-            self.fail("The manifest the Deploy API gave for %s has no environment.deployment or environment.container; "
-                      "check base_url (a Deploy API v4 URL)." % self.where)
-        return manifest
 
     def fail(self, msg, **extra):
         result = dict(self.result, **extra)
+        if "environment" in result:
+            result["environment"] = public(result["environment"])
         self.module.fail_json(msg=msg, changed=bool(self.jobs), jobs=self.jobs, **result)
 
     def done(self, manifest, changed):
-        env = snake((manifest or {}).get("environment") or {})
-        self.module.exit_json(changed=changed, environment=env, jobs=self.jobs, **self.result)
+        env = public(snake((manifest or {}).get("environment") or {}))
+        result = dict(self.result, environment=env, jobs=self.jobs)
+        if self.service.ready:
+            result["ready"] = self.service.ready
+        self.module.exit_json(changed=changed, **result)
 
     # ------------------------------------------------------------------ deciding
     def secrets_to_send(self, creating):
         if not creating and self.p["update_secrets"] != "always":
             return []
-        return [field for option, field in sorted(SECRETS.items()) if self.p[option] is not None]
+        sent = [field for option, field in sorted(SECRETS.items()) if self.p[option] is not None]
+        if self.p["outgoing_connection_certificates"] is not None:
+            sent.append("network.outgoingConnectionCertificate")
+        return sent
 
     def instances_for(self, current):
         """The instance count the state asks for, or None to leave it."""
@@ -585,13 +620,13 @@ class Environment(object):
         if self.module.check_mode:
             self.done(None, True)
         try:
-            job = self.client.delete_environment(self.app_id, self.ns, self.env_id)
+            self.service.delete("deleting %s" % self.where)
         except MendixApiError as exc:
             self.module.fail_api(exc, changed=False, **self.result)
+        except DeployFailed as exc:
+            self.fail(exc.message)
         if not self.p["wait"]:
-            self.jobs.append(snake(job))
             self.done(None, True)
-        self.wait_job(job, "deleting %s" % self.where)
         if self.read(missing_ok=True) is not None:
             self.fail("The delete job of %s finished, but the environment is still there" % self.where)
         self.done(None, True)
@@ -611,24 +646,22 @@ class Environment(object):
         secrets = self.secrets_to_send(True)
         self.result.update(created=True, changes=sorted(changes), secrets_sent=secrets,
                            diff=diff_of(changes, secrets))
+        # the same check in check mode as in a real run: a create with a package that does not exist is predicted to fail
+        check_package(self.module, self.client, self.app_id, p["package_id"].lower(), "created")
         if self.module.check_mode:
             self.done(manifest, True)
-        check_package(self.module, self.client, self.app_id, p["package_id"].lower(), "created")
         try:
-            job = self.client.create_environment(self.app_id, add_secrets(copy.deepcopy(manifest), p))
+            self.service.create(add_secrets(copy.deepcopy(manifest), p), "creating %s" % self.where)
         except MendixApiError as exc:
             self.module.fail_api(exc, changed=False, **self.result)
-        if not p["wait"]:
-            self.jobs.append(snake(job))
-            self.done(manifest, True)
-        try:
-            self.wait_job(job, "creating %s" % self.where)
         except DeployFailed as exc:
             if "exist" in exc.message:
                 self.fail("%s. environment_id=%s is taken in namespace %s (by another app's environment, or one created "
                           "meanwhile): environment ids must be unique in a namespace; choose another."
                           % (exc.message, self.env_id, p["namespace"]))
             self.fail(exc.message)
+        if not p["wait"]:
+            self.done(manifest, True)
         self.settle_and_verify(manifest, changes)
 
     # ------------------------------------------------------------------ update
@@ -645,10 +678,9 @@ class Environment(object):
         changes = differences(current, desired)
         secrets = self.secrets_to_send(False)
         restart = p["state"] == "restarted"
-        self.result.update(changes=sorted(changes), secrets_sent=secrets, diff=diff_of(changes, secrets))
-        if restart:
-            self.result["diff"]["before"]["container.restart"] = False
-            self.result["diff"]["after"]["container.restart"] = True
+        # a restart is a change of its own, named as such; it has no field in the manifest, so the diff shows none
+        self.result.update(changes=sorted(changes) + (["restart"] if restart else []), secrets_sent=secrets,
+                           diff=diff_of(changes, secrets))
         if not changes and not secrets and not restart:
             self.done(current, False)
         if self.module.check_mode:
@@ -663,37 +695,21 @@ class Environment(object):
                              % (self.where, ", ".join(sorted(theirs)),
                                 "" if not overlap else ", except %s, which this task sets" % ", ".join(overlap)))
         instances = int(desired["environment"]["container"].get("instances") or 0)
-        if restart:
-            stopped = copy.deepcopy(desired)
-            stopped["environment"]["container"]["instances"] = 0
-            self.put(stopped, secrets, "stopping the app (instances 0) in %s" % self.where)
-            self.put(desired, [], "starting the app (instances %d) in %s" % (instances, self.where))
-        else:
-            self.put(desired, secrets, "updating %s" % self.where)
+        try:
+            if restart:
+                self.service.restart(desired, instances, (lambda body: add_secrets(body, p)) if secrets else None)
+            else:
+                body = add_secrets(copy.deepcopy(desired), p) if secrets else desired
+                self.service.put(body, "updating %s" % self.where, wait=p["wait"])
+        except MendixApiError as exc:
+            self.module.fail_api(exc, changed=bool(self.jobs), jobs=self.jobs, **self.result)
+        except DeployFailed as exc:
+            self.fail(exc.message)
         if not p["wait"]:
             self.done(desired, True)
         self.settle_and_verify(desired, changes)
 
-    def put(self, manifest, secrets, what):
-        body = copy.deepcopy(manifest)
-        if secrets:
-            add_secrets(body, self.p)
-        try:
-            job = self.client.put_environment(self.app_id, self.ns, self.env_id, body)
-        except MendixApiError as exc:
-            self.module.fail_api(exc, changed=bool(self.jobs), jobs=self.jobs, **self.result)
-        if not self.p["wait"]:
-            self.jobs.append(snake(job))
-            return
-        try:
-            self.wait_job(job, what)
-        except DeployFailed as exc:
-            self.fail(exc.message)
-
     # ------------------------------------------------------------------ after a write
-    def wait_job(self, job, what):
-        self.jobs.append(wait_deploy_job(self.module, job, what))
-
     def settle_and_verify(self, desired, changes):
         """Wait for Ready when the app runs, then check that every field set was kept."""
         final = self.read()
@@ -701,12 +717,10 @@ class Environment(object):
         instances = int(final["environment"]["container"].get("instances") or 0)
         if instances > 0 and package_id:
             try:
-                final, seconds, polls = wait_ready(self.client, self.app_id, self.ns, self.env_id, package_id,
-                                                   self.module.time_left(self.p["wait_timeout"]), self.p["wait_max_interval"])
+                final = self.service.wait_ready(package_id)
             except (DeployFailed, MendixApiError) as exc:
                 self.fail("%s was changed, but: %s" % (self.where, getattr(exc, "message", exc)),
                           environment=snake(final["environment"]))
-            self.result["ready"] = dict(elapsed=round(seconds, 3), polls=polls)
         lost = sorted(path for path in changes if path in differences(desired, final))
         if lost:
             self.fail("The Deploy API accepted the change of %s, but the manifest read back does not have %s as set"

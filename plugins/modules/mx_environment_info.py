@@ -14,6 +14,7 @@ short_description: List the environments of a Mendix for Private Cloud app, or g
 version_added: 0.2.0
 description:
   - Reads environment manifests through the Deploy API, with snake_case keys. Read-only.
+  - Write-only material (runtime secrets, client certificates' keys and passwords) never appears in the result.
   - With O(environment_id) and O(namespace_id), reads that environment (one C(GET)); otherwise lists all the app's
     environments (every page of C(GET /apps/{appId}/environments)) and keeps those that match O(environment_id),
     O(name) and O(namespace_id), when given.
@@ -111,6 +112,7 @@ environments:
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError, is_app_missing
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import MendixModule, check_length, check_uuid, snake
+from ansible_collections.mendix.private_cloud.plugins.module_utils._output import public
 
 
 def main():
@@ -157,7 +159,7 @@ def main():
             continue
         if p["name"] is not None and (env.get("properties") or {}).get("name") != p["name"]:
             continue
-        found.append(snake(env))
+        found.append(public(snake(env)))
     module.exit_json(changed=False, environments=found)
 
 

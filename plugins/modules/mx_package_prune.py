@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - mendix.private_cloud.attributes
   - mendix.private_cloud.connection
   - mendix.private_cloud.wait
+  - mendix.private_cloud.journal
 attributes:
   check_mode:
     support: full
@@ -57,7 +58,16 @@ options:
       - Never delete a package that an environment of the app runs (its manifest's C(deployment.packageId)), in any
         namespace. The environments are read through the Deploy API, so the token needs C(mx:deployment:read) (or
         C(mx:deployment:write)); when it cannot read them the task fails before deleting anything.
-      - They are read once, before the deletes start; a deploy that starts meanwhile is not seen.
+      - Also kept, for each environment - the package it ran before the last deploy that this collection made (the
+        rollback target, from the record M(mendix.private_cloud.mx_deployment) writes in O(job_journal_dir) before
+        it writes), the package that deploy wrote, and the package of an environment that is C(Processing).
+      - An environment that a task of this controller is changing (it holds the environment's lock) is not waited
+        for; what its record names is kept, and a warning names the environment.
+      - The environments are read before the plan and again right before the deletes start; a package an
+        environment runs by then is kept.
+      - What it cannot see - deploys made by other tools (the Portal, Mendix Pipelines, another controller that
+        shares no journal folder) record nothing, so the package such an environment ran before is not known; only
+        what it runs now is kept.
     type: bool
     default: true
   keep_ids:
@@ -167,6 +177,13 @@ deployed:
   returned: always
   type: list
   elements: str
+rollback_targets:
+  description:
+    - IDs of the packages kept because an environment ran them before the last deploy this collection made, that
+      deploy wrote them, or an environment is C(Processing) with them (empty with O(keep_deployed=false)).
+  returned: always
+  type: list
+  elements: str
 jobs:
   description: The delete jobs started, each in the shape of M(mendix.private_cloud.mx_package)'s C(job), with the
     C(package_id) deleted.
@@ -178,8 +195,12 @@ jobs:
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError, is_app_missing
+from ansible_collections.mendix.private_cloud.plugins.module_utils._env_service import PROCESSING, container, read_record, record_key
 from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import JobFailed, JobTimeout
+from ansible_collections.mendix.private_cloud.plugins.module_utils._journal import ENV_DIR, Journal
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import MendixModule, check_uuid, job_report
 from ansible_collections.mendix.private_cloud.plugins.module_utils._retention import DELETE, parse_duration, plan
 
@@ -202,18 +223,41 @@ def check_input(p):
 
 
 def deployed_ids(module, client, app_id):
+    """(what the environments run, {package id: why it is kept} for rollback targets and changes in flight, the
+    environments with a change in flight). Environments that a task of this controller is changing (their lock is
+    held) are not waited for: what they ran and what they get is kept, from the record written before the write."""
     try:
         environments = client.list_environments(app_id)
     except MendixApiError as exc:
         module.fail_api(MendixApiError("%s. keep_deployed needs the app's environments to know what runs; nothing was "
                                        "deleted. Give the token mx:deployment:read, or set keep_deployed: false"
                                        % exc.message, status=exc.status), changed=False)
-    found = set()
+    journal_dir = module.params["job_journal_dir"]
+    journal = Journal(journal_dir)
+    found, protected, busy = set(), {}, []
     for manifest in environments:
-        deployment = ((manifest or {}).get("environment") or {}).get("deployment") or {}
-        if deployment.get("packageId"):
-            found.add(str(deployment["packageId"]).lower())
-    return found
+        env = (manifest or {}).get("environment") or {}
+        running, state = container(manifest)
+        ns, env_id = ((env.get("provider") or {}).get("namespaceId")), env.get("id")
+        name = "%s in namespace %s" % (env_id, ns)
+        if running:
+            found.add(str(running).lower())
+        lock = journal.try_lock(record_key(client.base_url, app_id, ns, env_id)) if ns and env_id else None
+        if ns and env_id and lock is None:
+            busy.append(name)
+        elif lock is not None:
+            lock.__exit__(None, None, None)
+        record = read_record(journal_dir, client.base_url, app_id, ns, env_id) if ns and env_id else None
+        for field, why in (("previous_package_id", "the rollback target of environment %s (it ran it before the last "
+                                                   "deploy this collection made)"),
+                           ("package_id", "the package the last deploy of environment %s made by this collection "
+                                          "wrote")):
+            pid = str((record or {}).get(field) or "").lower()
+            if pid and pid != str(running or "").lower():
+                protected.setdefault(pid, why % name)
+        if state == PROCESSING and running:
+            protected.setdefault(str(running).lower(), "environment %s is Processing with it" % name)
+    return found, protected, busy
 
 
 def main():
@@ -225,6 +269,7 @@ def main():
             keep_deployed=dict(type="bool", default=True),
             keep_ids=dict(type="list", elements="str", default=[]),
             parallel=dict(type="int", default=4),
+            job_journal_dir=dict(type="path", fallback=(env_fallback, [ENV_DIR])),
         ),
         wait=True,
         supports_check_mode=True,
@@ -238,10 +283,13 @@ def main():
         packages = client.list_packages(app_id)
     except MendixApiError as exc:
         module.fail_api(exc, changed=False)
-    deployed = deployed_ids(module, client, app_id) if p["keep_deployed"] else set()
+    deployed, protected, busy = deployed_ids(module, client, app_id) if p["keep_deployed"] else (set(), {}, [])
     decisions = plan(packages, time.time(), keep=p["keep"],
                      older_than=parse_duration(p["older_than"]) if p["older_than"] is not None else None,
-                     deployed=deployed, keep_ids=set(i.lower() for i in p["keep_ids"]))
+                     deployed=deployed, keep_ids=set(i.lower() for i in p["keep_ids"]), protected=protected)
+    if busy:
+        module.warn("A task on this controller is changing %s: what it ran before and what it deploys are kept."
+                    % ", ".join(busy))
     doomed = [pkg["id"] for pkg, dummy, action, dummy2 in decisions if action == DELETE]
     result = dict(
         changed=bool(doomed),
@@ -249,6 +297,7 @@ def main():
         kept=[pkg["id"] for pkg, dummy, action, dummy2 in decisions if action != DELETE],
         already_gone=[],
         deployed=sorted(deployed),
+        rollback_targets=sorted(protected),
         jobs=[],
         packages=[dict(id=pkg["id"], branch=branch, created_on=pkg.get("createdOn"), model_version=pkg.get("modelVersion"),
                        file_name=pkg.get("fileName"), action=action, reason=reason) for pkg, branch, action, reason in decisions],
@@ -258,6 +307,22 @@ def main():
     if module.check_mode or not doomed:
         result["deleted"] = doomed
         module.exit_json(**result)
+    if p["keep_deployed"]:
+        # read again right before deleting: a deploy that started since the plan keeps what it needs
+        again, protected_now, dummy = deployed_ids(module, client, app_id)
+        spared = [pid for pid in doomed if pid in again or pid in protected_now]
+        if spared:
+            doomed = [pid for pid in doomed if pid not in spared]
+            for entry in result["packages"]:
+                if entry["id"] in spared:
+                    entry.update(action="keep", reason=protected_now.get(entry["id"]) or "an environment of the app runs "
+                                                                                        "it (keep_deployed)")
+            result["kept"] += spared
+            result["deployed"] = sorted(set(result["deployed"]) | again)
+            result["rollback_targets"] = sorted(set(result["rollback_targets"]) | set(protected_now))
+        if not doomed:
+            result["changed"] = False
+            module.exit_json(**result)
     outcomes = delete_all(module, client, app_id, doomed)
     failures = []
     for package_id, job, error in outcomes:

@@ -234,9 +234,10 @@ def test_bad_input_is_refused_before_any_write(emu, tmp_path):
         (dict(scheduled_events={"MyFirstModule.NightlyCleanup": "yes please"}), "must be true or false"),
         (dict(app_log_levels={"Core": "LOUD"}), "app_log_levels: Core must be one of"),
         (dict(app_url="ftp://x"), "app_url must be an http(s) URL"),
-        (dict(manifest={"environment": {"runtime": {"mxAdminPassword": "x"}}}), "is a secret: give it as mx_admin_password"),
+        (dict(manifest={"environment": {"runtime": {"mxAdminPassword": "x"}}}), "is write-only material: give it as mx_admin_password"),
+            (dict(manifest={"environment": {"network": {"outgoingConnectionCertificate": [{"key": "a2V5"}]}}}),
+             "give it as outgoing_connection_certificates"),
         (dict(manifest={"environment": {"provider": {"namespace": "x"}}}), "manifest.environment.provider cannot be set"),
-        (dict(state="absent", instances=1), "state=absent takes no settings"),
         (dict(environment_id="x" * 33), "environment_id"),
         (dict(deployment_strategy={"max_surge": 120}), "deployment_strategy.max_surge is a percentage"),
     ]

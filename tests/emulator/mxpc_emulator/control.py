@@ -31,6 +31,7 @@ def add_routes(router, emu):
     router.add_post(CONTROL + "/app-health", emu.control_app_health)
     router.add_get(CONTROL + "/environments", emu.control_environments)
     router.add_post(CONTROL + "/environment-edits", emu.control_environment_edit)
+    router.add_post(CONTROL + "/deploy-faults", emu.control_deploy_fault)
 
 
 def _public_params(raw):
@@ -57,7 +58,9 @@ class ControlApi:
         self.faults = dict(NO_FAULTS)
         self.windows.clear()
         self.unhealthy.clear()
+        self.trickling.clear()
         self.edits.clear()
+        self.deploy_faults.clear()
         return web.json_response({"reset": True})
 
     async def control_get_faults(self, _request):
@@ -147,17 +150,41 @@ class ControlApi:
         return web.json_response(edit)
 
     async def control_app_health(self, request):
-        """{environmentId, healthy}: the environment's app (/_apps/<id>/) answers 503 while unhealthy."""
+        """{environmentId, healthy, trickle?}: the environment's app (/_apps/<id>/) answers 503 while unhealthy; with
+        trickle true it answers 200 and sends its body a byte a second (a server that holds a client)."""
         try:
             body = await request.json()
             env_id, healthy = str(body["environmentId"]), bool(body["healthy"])
+            trickle = bool(body.get("trickle", False))
         except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "body is {environmentId: an environment id, healthy: true or false}"}, status=400)
+            return web.json_response({"error": "body is {environmentId: an environment id, healthy: true or false, "
+                                               "trickle: true or false}"}, status=400)
         if healthy:
             self.unhealthy.discard(env_id)
         else:
             self.unhealthy.add(env_id)
-        return web.json_response({"environmentId": env_id, "healthy": healthy})
+        if trickle:
+            self.trickling.add(env_id)
+        else:
+            self.trickling.discard(env_id)
+        return web.json_response({"environmentId": env_id, "healthy": healthy, "trickle": trickle})
+
+    async def control_deploy_fault(self, request):
+        """What the next update (PUT) of an environment does instead of what it asks: {environmentId, step: "any" |
+        "start" (only a PUT that starts a stopped app: instances from 0 to more), effect: "fail" (the job fails and
+        changes nothing) | "late" (the job runs `seconds` long, then changes the environment), seconds?, count?: 1}."""
+        try:
+            body = await request.json()
+            fault = {"environmentId": str(body["environmentId"]), "step": str(body.get("step", "any")),
+                     "effect": str(body["effect"]), "seconds": float(body.get("seconds", 30)),
+                     "count": int(body.get("count", 1))}
+            if fault["step"] not in ("any", "start") or fault["effect"] not in ("fail", "late") or fault["count"] < 1:
+                raise ValueError("bad fault")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return web.json_response({"error": "body is {environmentId, step: any|start, effect: fail|late, seconds: S, "
+                                               "count: N >= 1}"}, status=400)
+        self.deploy_faults.append(fault)
+        return web.json_response(fault)
 
     async def control_add_commit(self, request):
         """A new head for a branch: {appId, branch (either API's name), revision?, message?, author?}. Without a

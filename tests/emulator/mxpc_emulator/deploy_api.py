@@ -1,6 +1,9 @@
 """Deploy API routes the collection uses: an app's environments (list, create), an environment's manifest (GET, PUT,
 DELETE, namespaced)."""
 
+import asyncio
+import json
+
 from aiohttp import web
 
 from . import seed as seedmod
@@ -57,10 +60,24 @@ class DeployApi:
         row = self.store.get_package(app_id, package_id) if package_id else None
         body = {"environment": env["id"], "packageId": package_id, "modelVersion": row["model_version"] if row else None,
                 "state": state}
+        if env["id"] in self.trickling:
+            return await self._trickle(request, json.dumps(dict(body, status="running")))
         if state != "Ready" or not env["container"].get("instances") or not package_id or env["id"] in self.unhealthy:
             reason = "unhealthy" if env["id"] in self.unhealthy else "not running"
             return web.json_response(dict(body, status=reason), status=503)
         return web.json_response(dict(body, status="running"))
+
+    @staticmethod
+    async def _trickle(request, text, limit=600):
+        """200, and the body a byte a second (at most `limit` seconds): a server that holds a client that waits for
+        the whole answer."""
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        for char in text[:limit]:
+            await response.write(char.encode())
+            await asyncio.sleep(1)
+        await response.write_eof()
+        return response
 
     async def list_environments(self, request):
         """The app's environment manifests, a page at a time (offset, limit: 20 by default, at most max_page_size).
@@ -115,8 +132,27 @@ class DeployApi:
         problems = check_manifest(body, env, app)
         if problems:
             raise validation_error(problems)
-        job_id = self.store.create_job("deploy", app["id"], {"namespace_id": ns, "env_id": env, "manifest": body})
+        params, seconds = {"namespace_id": ns, "env_id": env, "manifest": body}, None
+        fault = self.take_deploy_fault(env, _stored, body)
+        if fault and fault["effect"] == "fail":
+            params["fail"] = "The environment could not be updated: the app's pods did not start (injected fault)."
+        elif fault:
+            seconds = fault["seconds"]
+        job_id = self.store.create_job("deploy", app["id"], params, seconds=seconds)
         return self.job_accepted(request, job_id)
+
+    def take_deploy_fault(self, env_id, stored, body):
+        """The deploy fault (POST /_emulator/deploy-faults) this update meets, counted down; None for most."""
+        was = int(stored["environment"]["container"].get("instances") or 0)
+        now = int(((body.get("environment") or {}).get("container") or {}).get("instances") or 0)
+        for fault in list(self.deploy_faults):
+            if fault["environmentId"] != env_id or (fault["step"] == "start" and not (was == 0 and now > 0)):
+                continue
+            fault["count"] -= 1
+            if fault["count"] <= 0:
+                self.deploy_faults.remove(fault)
+            return fault
+        return None
 
     async def create_environment(self, request):
         """POST a new environment's manifest: accepted when it is valid and names a namespace of a cluster; the job

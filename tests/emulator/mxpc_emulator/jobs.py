@@ -142,6 +142,8 @@ class JobRunner:
         stored = self.store.get_manifest(app["id"], ns, env_id)
         if stored is None:
             return "failed", None, {"code": 404, "message": f"Environment {env_id} could not be found"}, None
+        if params.get("fail"):
+            return "failed", None, {"code": 500, "message": params["fail"]}, None
         if package_id or stored["environment"]["deployment"].get("packageId"):
             problem = self._package_problem(app, package_id)
             if problem:

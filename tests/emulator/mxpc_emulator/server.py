@@ -27,6 +27,8 @@ class Emulator(Middleware, BuildApi, DeployApi, RepoApi, ControlApi):
         self.initial_settings = dict(seed["settings"])
         self.unhealthy = set()  # environment ids whose app answers 503 (POST /_emulator/app-health)
         self.edits = []  # concurrent edits of environments to make after some reads (POST /_emulator/environment-edits)
+        self.trickling = set()  # environment ids whose app answers a byte a second (POST /_emulator/app-health)
+        self.deploy_faults = []  # what the next environment updates do instead (POST /_emulator/deploy-faults)
         self.init_middleware(seed["tokens"], rate_limit, request_log_limit)
 
     def make_app(self):

@@ -202,9 +202,10 @@ class Store:
         return ids
 
     # ------------------------------------------------------------------ jobs
-    def create_job(self, kind, app_id, params):
+    def create_job(self, kind, app_id, params, seconds=None):
         now = time.time()
-        seconds = float(self.settings[SECONDS_SETTING.get(kind, f"{kind}_seconds")])
+        if seconds is None:
+            seconds = float(self.settings[SECONDS_SETTING.get(kind, f"{kind}_seconds")])
         job_id = str(uuid.uuid4())
         self.db.execute(
             "INSERT INTO jobs (id, kind, app_id, created_ts, due_ts, status, details, params) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
