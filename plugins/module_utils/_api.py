@@ -267,7 +267,9 @@ def error_message(method, path, status, body, scopes=None):
     msg = "%s %s failed with HTTP %s" % (method, path, status)
     if detail:
         msg += ": %s" % detail
-    if status == 401:
+    refused = status == 401 or (status == 403 and re.search(r"(?i)token is not accepted|invalid token", detail or ""))
+    if refused:
+        # the Mendix docs' 403 "The token is not accepted" is a refused token, not a missing scope
         msg += (". The token was refused: the API does not accept it (mistyped, expired or revoked) - this is not a "
                 "missing scope. Set token (or the MENDIX_PAT environment variable) to a valid Mendix Personal Access "
                 "Token")

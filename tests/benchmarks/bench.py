@@ -562,29 +562,54 @@ def figure_prune(workdir, total, keep, repeats):
              "goal": "none (ours also polls each delete job to its end)", "met": None}]
 
 
-def figure_environment(workdir, repeats):
-    """An unchanged mx_environment task (the settings already in place): the API requests it makes and its wall time,
-    against a uri task that only reads the manifest, the least any check of the settings needs."""
+def figure_unchanged(workdir, repeats, what, ours, setup, **params):
+    """An unchanged task of ours (``ours``, a playbook, after ``setup(emu)`` put things in place): the API requests it
+    makes and its wall time, against a uri task that only reads the manifest, the least any check needs."""
     per = {"ours": [], "uri": [], "requests": [], "uri_requests": []}
     namespace = seedmod.DEMO_NAMESPACE_ID
-    with EmulatorProcess(args=["--deploy-seconds", "0.2", "--start-seconds", "0.2"]) as emu:
-        assert playbook(emu, "environment_ours", workdir, app_id=APP, namespace_id=namespace)["changed"] is True
+    with EmulatorProcess(args=["--build-seconds", "0.2", "--deploy-seconds", "0.2", "--start-seconds", "0.2"]) as emu:
+        params = dict(params, **setup(emu))
         for _rep in range(repeats):
-            for tool, name in (("ours", "environment_ours"), ("uri", "environment_uri")):
+            for tool, name in (("ours", ours), ("uri", "environment_uri")):
                 emu.control("DELETE", "requests")
                 started = time.monotonic()
-                changed = playbook(emu, name, workdir, app_id=APP, namespace_id=namespace)["changed"]
+                changed = playbook(emu, name, workdir, app_id=APP, namespace_id=namespace, **params)["changed"]
                 per[tool].append(time.monotonic() - started)
                 assert changed is False, tool
                 made = emu.control("GET", "requests")
                 per["requests" if tool == "ours" else "uri_requests"].append(len(made))
                 assert all(r["method"] == "GET" for r in made), made
-    return [{"figure": "unchanged mx_environment task: API requests", "ours": summary(per["requests"]),
+    return [{"figure": f"unchanged {what} task: API requests", "ours": summary(per["requests"]),
              "baselines": {"uri GET of the manifest": summary(per["uri_requests"])}, "goal": "1 GET",
              "met": max(per["requests"]) == 1},
-            {"figure": "unchanged mx_environment task, whole playbook (s)", "ours": summary(per["ours"]),
+            {"figure": f"unchanged {what} task, whole playbook (s)", "ours": summary(per["ours"]),
              "baselines": {"uri GET of the manifest": summary(per["uri"])}, "goal": "none (shows the cost of comparing)",
              "met": None}]
+
+
+def figure_environment(workdir, repeats):
+    """An unchanged mx_environment task: the settings already in place."""
+    namespace = seedmod.DEMO_NAMESPACE_ID
+
+    def setup(emu):
+        assert playbook(emu, "environment_ours", workdir, app_id=APP, namespace_id=namespace)["changed"] is True
+        return {}
+
+    return figure_unchanged(workdir, repeats, "mx_environment", "environment_ours", setup)
+
+
+def figure_deployment(workdir, repeats):
+    """An unchanged mx_deployment task: the environment already runs the package, Ready."""
+    namespace = seedmod.DEMO_NAMESPACE_ID
+
+    def setup(emu):
+        package_id = finish_build(emu, start_build(emu, REVISIONS[0], "7.0.0"))
+        first = playbook(emu, "deploy_ours", workdir, app_id=APP, namespace_id=namespace, environment_id="gitdemo",
+                         package_id=package_id)
+        assert first["changed"] is True, first
+        return {"environment_id": "gitdemo", "package_id": package_id}
+
+    return figure_unchanged(workdir, repeats, "mx_deployment", "deploy_ours", setup)
 
 
 # ---------------------------------------------------------------------- report
@@ -651,7 +676,7 @@ def main():
     parser.add_argument("--out", help="where to write the Markdown results (default: RESULTS.md for a full run of every figure; "
                                       "stdout only in quick mode or with --only)")
     parser.add_argument("--only", help="comma-separated figure names: wait, polls, build, upload, download, get, list, "
-                                       "parallel, head, prune, ready, environment")
+                                       "parallel, head, prune, ready, environment, deployment")
     args = parser.parse_args()
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
@@ -661,14 +686,16 @@ def main():
                 "download": lambda w: figure_download(w, 32, 1), "get": lambda w: figure_get(w, 5, 1),
                 "list": lambda w: figure_list(w, 500, 1), "parallel": lambda w: figure_parallel(w, 4, 3),
                 "head": lambda w: figure_head(w, 1), "prune": lambda w: figure_prune(w, 60, 20, 1),
-                "ready": lambda w: figure_ready(w, [4], 1), "environment": lambda w: figure_environment(w, 1)}
+                "ready": lambda w: figure_ready(w, [4], 1), "environment": lambda w: figure_environment(w, 1),
+                "deployment": lambda w: figure_deployment(w, 1)}
     else:
         plan = {"wait": lambda w: figure_wait(w, [5, 30, 120], 3), "polls": lambda w: figure_polls(w, 600),
                 "build": lambda w: figure_build_wall(w, 30, 3), "upload": lambda w: figure_upload(w, 1024, 256, 3),
                 "download": lambda w: figure_download(w, 1024, 5), "get": lambda w: figure_get(w, 20, 3),
                 "list": lambda w: figure_list(w, 10000, 3), "parallel": lambda w: figure_parallel(w, 50, 30),
                 "head": lambda w: figure_head(w, 3), "prune": lambda w: figure_prune(w, 1000, 20, 1),
-                "ready": lambda w: figure_ready(w, [10, 60], 3), "environment": lambda w: figure_environment(w, 5)}
+                "ready": lambda w: figure_ready(w, [10, 60], 3), "environment": lambda w: figure_environment(w, 5),
+                "deployment": lambda w: figure_deployment(w, 5)}
     only = set(args.only.split(",")) if args.only else set(plan)
     rows = []
     with tempfile.TemporaryDirectory(prefix="mxpc-bench-") as workdir:

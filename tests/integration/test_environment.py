@@ -175,8 +175,10 @@ def test_stop_start_and_restart_keep_the_instance_count(emu, tmp_path):
     assert env_task(emu, tmp_path, state="started").result["changed"] is False
 
     emu.control("DELETE", "requests")
-    restart = env_task(emu, tmp_path, state="restarted")
+    restart = env_task(emu, tmp_path, state="restarted", diff=True)
     assert restart.result["changed"] is True and len(restart.result["jobs"]) == 2, restart
+    # a restart is named as such, and the diff invents no field for it
+    assert restart.result["changes"] == ["restart"] and restart.result["diff"] == {"before": {}, "after": {}}
     bodies = write_requests(emu)
     assert [r["method"] for r in bodies] == ["PUT", "PUT"]
     jobs = [j for j in emu.control("GET", "jobs") if j["kind"] == "deploy"][-2:]
@@ -268,3 +270,69 @@ def test_environment_info_lists_and_finds(emu, tmp_path):
     unknown = run_playbook(emu, "environment_info", tmp_path, app_id="00000000-0000-4000-8000-000000000000",
                            namespace_id=NAMESPACE, environment_id="nope", allow_failure=True)
     assert unknown.result["failed"] is True and "could not be found" in unknown.result["msg"]
+    assert unknown.result["msg"].startswith("app_id=00000000-0000-4000-8000-000000000000 is not found or not visible to "
+                                            "this token"), unknown.result["msg"]
+
+
+CERT_KEY = base64.b64encode(b"-----PFX of the app's client certificate, 2f9c61-----").decode()
+CERT_PASSWORD = base64.b64encode(b"pfx-pass-71d0e3").decode()
+
+
+def test_certificate_keys_and_passwords_never_come_back(emu, tmp_path):
+    """Deploy 4.13 network.outgoingConnectionCertificate[]: its key and password are write-only. Set by another tool
+    or through outgoing_connection_certificates, they appear in no result, diff or log, at -vvvv."""
+    create(emu, tmp_path)
+    # set by another tool, straight through the API
+    current = {"manifestVersion": "2.0.0", "environment": manifest(emu)}
+    current["environment"]["network"] = {"outgoingConnectionCertificate": [
+        {"enabled": True, "certificateType": "Client", "key": CERT_KEY, "password": CERT_PASSWORD}]}
+    request = urllib.request.Request(f"{emu.url}/apps/{GIT_APP}/namespaces/{NAMESPACE}/environments/acc", method="PUT",
+                                     data=json.dumps(current).encode(), headers={"Authorization": f"MxToken {ADMIN}",
+                                                                                "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30):
+        pass
+    emu.control("POST", "jobs/finish")
+    assert manifest(emu)["network"]["outgoingConnectionCertificate"][0]["key"] == CERT_KEY  # the API shows it
+
+    def leaks(run):
+        text = run.stdout + run.stderr + json.dumps(run.result)
+        return [name for name, value in (("key", CERT_KEY), ("password", CERT_PASSWORD)) if value in text]
+
+    info = run_playbook(emu, "environment_info", tmp_path, verbosity=4, app_id=GIT_APP)
+    assert info.rc == 0 and not leaks(info), leaks(info)
+    certificates = [e for e in info.result["environments"] if e["id"] == "acc"][0]["network"]["outgoing_connection_certificate"]
+    assert certificates == [{"enabled": True, "certificate_type": "Client"}]
+    change = env_task(emu, tmp_path, verbosity=4, diff=True, name="Renamed")
+    assert change.result["changed"] is True and change.result["changes"] == ["properties.name"], change
+    assert not leaks(change), leaks(change)
+    assert manifest(emu)["network"]["outgoingConnectionCertificate"][0]["key"] == CERT_KEY  # kept by the round trip
+
+    # through the option (no_log), sent as update_secrets says
+    other_key = base64.b64encode(b"another pfx 33aa").decode()
+    given = env_task(emu, tmp_path, verbosity=4, diff=True, update_secrets="always",
+                     secrets=dict(outgoing_connection_certificates=[{"key": other_key, "password": CERT_PASSWORD}]))
+    assert given.result["changed"] is True, given
+    assert given.result["secrets_sent"] == ["network.outgoingConnectionCertificate"]
+    assert other_key not in given.stdout + given.stderr + json.dumps(given.result) and not leaks(given)
+    assert manifest(emu)["network"]["outgoingConnectionCertificate"][0]["key"] == other_key
+    quiet = env_task(emu, tmp_path, secrets=dict(outgoing_connection_certificates=[{"key": "bm90IHNlbnQ="}]))
+    assert quiet.result["changed"] is False  # on_create: an existing environment's certificates are left
+
+
+def test_check_mode_create_checks_the_package_and_absent_takes_the_settings(emu, tmp_path):
+    emu.control("DELETE", "requests")
+    missing = env_task(emu, tmp_path, check=True, package_id="0b6f3c1e-0000-4000-8000-00000000dead", **NEW)
+    assert missing.result["failed"] is True and "is not a deployment package of app_id" in missing.result["msg"], missing
+    assert not write_requests(emu)
+    # one list of definitions drives create and delete: state=absent accepts the settings and ignores them
+    pkg, dummy = create(emu, tmp_path, instances=2, constants={"MyFirstModule.MaxUploadMB": 50})
+    gone = env_task(emu, tmp_path, state="absent", package_id=pkg, instances=2, **NEW)
+    assert gone.result["changed"] is True and gone.result["deleted"] is True, gone
+    assert control_state(emu) is None
+
+
+def test_a_token_that_is_not_accepted_is_said_to_be_refused(emu, tmp_path):
+    run = run_playbook(emu, "environment_info", tmp_path, token="mxpc-not-a-token-4c1d", app_id=GIT_APP, allow_failure=True)
+    assert run.result["failed"] is True and "The token is not accepted" in run.result["msg"], run
+    assert "The token was refused" in run.result["msg"] and "this is not a missing scope" in run.result["msg"]
+    assert "needs a Personal Access Token with the scope" not in run.result["msg"]
