@@ -761,7 +761,9 @@ def _is_connect_error(exc):
 
 
 def is_app_missing(exc):
-    """Whether a 404 says the app (not the package) is unknown."""
+    """Whether a 404 says the app (not the package, environment or branch) is unknown: the Build and Deploy APIs'
+    envelope ("App ... could not be found") or the App Repository API's ("Repository of app ... not found")."""
     body = exc.body if isinstance(exc.body, dict) else {}
-    message = str((body.get("error") or {}).get("message", ""))
-    return message.startswith("App ") or message == "App not found"
+    message = str((body.get("error") or {}).get("message", "") if isinstance(body.get("error"), dict) else "")
+    repository = str(body.get("errorMessage") or "")
+    return message.startswith("App ") or message == "App not found" or repository.startswith("Repository of app ")

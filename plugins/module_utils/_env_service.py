@@ -136,6 +136,23 @@ def read_record(journal_dir, base_url, app_id, ns, env_id):
     return Journal(journal_dir).get_record(record_key(base_url, app_id, ns, env_id) + RECORD)
 
 
+class Outcome(object):
+    """What a change of an environment came to, for the module to report as it is: ``failed``, ``changed``, ``msg``
+    (on failure) and the result's fields."""
+
+    def __init__(self, changed, failed=False, msg=None, **result):
+        self.changed = changed
+        self.failed = failed
+        self.msg = msg
+        self.result = result
+
+    def report(self, module):
+        """exit_json or fail_json with the outcome."""
+        if self.failed:
+            module.fail_json(msg=self.msg, changed=self.changed, **self.result)
+        module.exit_json(changed=self.changed, **self.result)
+
+
 class EnvironmentService(object):
     """One environment of one app, changed by one task. ``jobs`` and ``notes`` collect what was done, for the result.
 
@@ -184,6 +201,30 @@ class EnvironmentService(object):
             raise DeployFailed("The manifest the Deploy API gave for %s has no %s; check base_url (a Deploy API v4 URL) "
                                "and the environment in the Mendix Portal." % (self.where, " and no ".join(gaps)))
         return manifest
+
+    def running_package(self, allow_stopped=False, id_option="environment_id", ns_option="namespace_id"):
+        """The package the environment runs: only when it is Ready with it and has instances (0 instances too with
+        ``allow_stopped``). DeployFailed naming its state and package otherwise (a promotion's source check)."""
+        where = "%s=%s in %s=%s" % (id_option, self.env_id, ns_option, self.ns)
+        try:
+            manifest = self.read()
+        except DeployFailed as exc:
+            if exc.message.startswith("The environment was not found"):
+                raise DeployFailed("The source environment was not found: %s. Check %s (the environment's ID, not its "
+                                   "name) and %s." % (where, id_option, ns_option))
+            raise
+        running, state = container(manifest)
+        if not running:
+            raise DeployFailed("The source environment %s runs no package, so there is nothing to promote." % where)
+        if state != READY:
+            raise DeployFailed("The source environment %s is %s with package %s: only a package the source runs (Ready) "
+                               "is promoted. Fix or finish the source's deploy first."
+                               % (where, state or "in no known state", running))
+        if instances_of(manifest) == 0 and not allow_stopped:
+            raise DeployFailed("The source environment %s is stopped (0 instances) with package %s: nothing proves the "
+                               "package runs. Start the source, or set source_allow_stopped: true to promote it anyway."
+                               % (where, running))
+        return str(running).lower()
 
     # ------------------------------------------------------------------ write
     def record(self, before, package_id):
@@ -304,6 +345,101 @@ class EnvironmentService(object):
                                                     "" if instances is None else " with %d instances" % instances))
         return final
 
+    # ------------------------------------------------------------------ a deploy
+    def deploy(self, package_id, restart=False, rollback_on_failure=False):
+        """Run ``package_id`` in the environment: read; when it is not there yet, record, PUT, wait for the job,
+        restart when asked, wait for Ready, check health, verify with a fresh read, and roll back on failure when
+        asked. Returns an Outcome; never raises for what the API does."""
+        module, p = self.module, self.p
+        result = dict(package_id=package_id, rolled_back=False, jobs=self.jobs, notes=self.notes)
+        try:
+            manifest = self.read()
+        except (DeployFailed, MendixApiError) as exc:
+            return Outcome(False, True, exc.message, status_code=getattr(exc, "status", None), **result)
+        before = summary(manifest)
+        previous = before["package_id"]
+        result.update(previous_package_id=previous,
+                      diff={"before": {"package_id": previous}, "after": {"package_id": package_id}})
+        if previous == package_id:
+            return self._unchanged(before, result)
+        check_package(module, self.client, self.app_id, package_id, "updated")
+        if module.check_mode:
+            return Outcome(True, environment=dict(before, package_id=package_id), **result)
+        self.record(before, package_id)
+        manifest["environment"]["deployment"]["packageId"] = package_id
+        try:
+            self.put(manifest, "deploying package_id=%s to %s" % (package_id, self.where), wait=p["wait"])
+            if not p["wait"]:
+                return Outcome(True, environment=summary(manifest), **result)
+            instances = int(before["instances"] or 0)
+            if restart and instances == 0:
+                self.notes.append("The app was stopped (instances 0) before the change, so it was not restarted.")
+            elif restart:
+                self.restart(self.read(), instances)
+            self.settle(package_id, instances, before.get("app_url"))
+            final = self.verify(package_id, instances)
+        except (DeployFailed, MendixApiError) as exc:
+            if isinstance(exc, MendixApiError) and not self.jobs and not exc.uncertain:
+                return Outcome(False, True, exc.message, status_code=exc.status, **result)
+            return self._failed(exc, before, package_id, rollback_on_failure, result)
+        return Outcome(True, environment=summary(final), **self._waits(result))
+
+    def _waits(self, result):
+        if self.ready:
+            result["ready"] = self.ready
+        if self.health:
+            result["health_check"] = self.health
+        return result
+
+    def _unchanged(self, before, result):
+        """The environment already has the package: nothing to write, but the task still ends when it runs (a re-run
+        after a timed-out start). One GET when it is Ready and no health check is asked for."""
+        package_id = result["package_id"]
+        if self.p["wait"] and not self.module.check_mode:
+            try:
+                if int(before["instances"] or 0) > 0 and before.get("state") != READY:
+                    before = summary(self.wait_ready(package_id))
+                elif int(before["instances"] or 0) == 0:
+                    self.notes.append("The app has no instances, so it was not waited on to be Ready.")
+                self.check_health(before.get("app_url"))
+            except (DeployFailed, MendixApiError) as exc:
+                return Outcome(False, True, "The environment already runs package_id=%s (%s): %s"
+                               % (package_id, self.where, exc.message), environment=before, **self._waits(result))
+        return Outcome(False, environment=before, **self._waits(result))
+
+    def _where_now(self, result):
+        """What runs now, for a failure's result and message; the package asked for stays when it cannot be read."""
+        try:
+            now = summary(self.read())
+        except (DeployFailed, MendixApiError):
+            return None
+        result["package_id"] = now["package_id"]
+        return now
+
+    def _failed(self, exc, before, package_id, rollback_on_failure, result):
+        """A failed deploy's Outcome, after a rollback when one is asked for and possible."""
+        message = "Deploying package_id=%s to %s: %s" % (package_id, self.where, getattr(exc, "message", exc))
+        previous = before["package_id"]
+        self._waits(result)
+        if not rollback_on_failure or not previous:
+            if rollback_on_failure:
+                message += ". Nothing to roll back to: the environment ran no package before."
+            return Outcome(True, True, message, environment=self._where_now(result), **result)
+        try:
+            final = self.rollback(before)
+        except (DeployFailed, MendixApiError) as again:
+            now = self._where_now(result)
+            where = ("the environment now runs package %s with %s instances (state %s)"
+                     % (now["package_id"], now["instances"], now.get("state")) if now else "its state could not be read")
+            return Outcome(True, True, "%s. The rollback to package %s with %s instances failed too: %s; %s."
+                           % (message, previous, before["instances"], getattr(again, "message", again), where),
+                           environment=now, rollback_package_id=previous, **result)
+        result.update(package_id=previous, rolled_back=True)
+        return Outcome(True, True, "%s. Rolled back: the environment runs package %s again with %s instances%s, checked by "
+                       "a fresh read. A rollback does not undo database changes the new package made when it started."
+                       % (message, previous, before["instances"], " (Ready)" if int(before["instances"] or 0) else ""),
+                       environment=summary(final), rollback_package_id=previous, **result)
+
     # ------------------------------------------------------------------ rollback
     def rollback(self, before):
         """Put back what ran before (``before``: summary of the manifest read first): its package and its instance
@@ -339,5 +475,5 @@ class EnvironmentService(object):
         return final
 
 
-__all__ = ["DeployFailed", "EnvironmentService", "LockTimeout", "check_health", "check_package", "container", "health_url",
+__all__ = ["DeployFailed", "EnvironmentService", "LockTimeout", "Outcome", "check_health", "check_package", "container", "health_url",
            "read_record", "summary", "READY", "FAILED", "PROCESSING"]

@@ -176,10 +176,9 @@ def add_secrets(manifest, p):
             runtime[field] = encode_secret(p[option])
     if p.get("outgoing_connection_certificates") is not None:
         network = manifest["environment"].setdefault("network", {})
+        fields = (("enabled", "enabled"), ("certificate_type", "certificateType"), ("key", "key"), ("password", "password"))
         network["outgoingConnectionCertificate"] = [
-            dict((field, item[option]) for option, field in (("enabled", "enabled"), ("certificate_type", "certificateType"),
-                                                              ("key", "key"), ("password", "password"))
-                 if item.get(option) is not None)
+            dict((field, item[option]) for option, field in fields if item.get(option) is not None)
             for item in p["outgoing_connection_certificates"]]
     return manifest
 

@@ -242,15 +242,7 @@ rollback_package_id:
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
-from ansible_collections.mendix.private_cloud.plugins.module_utils._env_service import (
-    READY,
-    DeployFailed,
-    EnvironmentService,
-    LockTimeout,
-    check_package,
-    container,
-    summary,
-)
+from ansible_collections.mendix.private_cloud.plugins.module_utils._env_service import DeployFailed, EnvironmentService, LockTimeout
 from ansible_collections.mendix.private_cloud.plugins.module_utils._journal import ENV_DIR
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import MendixModule, check_length, check_uuid
 
@@ -314,150 +306,17 @@ def main():
     # one, the others find the package in place.
     try:
         with service.lock():
-            Deploy(module, service, package_id).run()
+            outcome = service.deploy(package_id, restart=p["restart"], rollback_on_failure=p["rollback_on_failure"])
     except LockTimeout as exc:
         module.fail_json(msg="%s; raise wait_timeout, or look for a task that hangs" % exc, changed=False)
+    outcome.report(module)
 
 
 def promoted_package(module, app_id):
-    """The package the source environment runs (promotion): only when it is Ready with it, and has instances unless
-    source_allow_stopped. DeployFailed naming the source's state and package otherwise, before any write."""
+    """The package the source environment runs (promotion); DeployFailed naming its state and package otherwise."""
     p = module.params
-    source_ns = p["source_namespace_id"] or p["namespace_id"]
-    source = EnvironmentService(module, app_id, source_ns, p["source_environment_id"])
-    where = "source_environment_id=%s in namespace_id=%s" % (p["source_environment_id"], source_ns)
-    try:
-        manifest = source.read()
-    except DeployFailed as exc:
-        if exc.message.startswith("The environment was not found"):
-            raise DeployFailed("The source environment was not found: %s. Check source_environment_id (the environment's "
-                               "ID, not its name) and source_namespace_id." % where)
-        raise
-    running, state = container(manifest)
-    instances = int(summary(manifest)["instances"] or 0)
-    if not running:
-        raise DeployFailed("The source environment %s runs no package, so there is nothing to promote." % where)
-    if state != READY:
-        raise DeployFailed("The source environment %s is %s with package %s: only a package the source runs (Ready) is "
-                           "promoted. Fix or finish the source's deploy first." % (where, state or "in no known state", running))
-    if instances == 0 and not p["source_allow_stopped"]:
-        raise DeployFailed("The source environment %s is stopped (0 instances) with package %s: nothing proves the package "
-                           "runs. Start the source, or set source_allow_stopped: true to promote it anyway."
-                           % (where, running))
-    return str(running).lower()
-
-
-class Deploy(object):
-    """One deploy through the environment service; this class only decides and reports."""
-
-    def __init__(self, module, service, package_id):
-        self.module = module
-        self.p = module.params
-        self.service = service
-        self.package_id = package_id
-        self.result = dict(package_id=package_id, rolled_back=False)
-
-    def report(self, **extra):
-        out = dict(self.result, jobs=self.service.jobs, notes=self.service.notes)
-        if self.service.ready:
-            out["ready"] = self.service.ready
-        if self.service.health:
-            out["health_check"] = self.service.health
-        out.update(extra)
-        return out
-
-    def run(self):
-        module, service, package_id = self.module, self.service, self.package_id
-        try:
-            manifest = service.read()
-        except (DeployFailed, MendixApiError) as exc:
-            module.fail_json(msg=exc.message, changed=False, status_code=getattr(exc, "status", None))
-        before = summary(manifest)
-        previous = before["package_id"]
-        self.result.update(previous_package_id=previous,
-                           diff={"before": {"package_id": previous}, "after": {"package_id": package_id}})
-        if previous == package_id:
-            self.unchanged(before)
-        check_package(module, service.client, service.app_id, package_id, "updated")
-        if module.check_mode:
-            module.exit_json(changed=True, environment=dict(before, package_id=package_id), **self.result)
-        service.record(before, package_id)
-        manifest["environment"]["deployment"]["packageId"] = package_id
-        try:
-            service.put(manifest, "deploying package_id=%s to %s" % (package_id, service.where), wait=self.p["wait"])
-        except DeployFailed as exc:
-            self.failed(exc, before)
-        except MendixApiError as exc:
-            module.fail_api(exc, changed=bool(getattr(exc, "uncertain", False)), **self.report())
-        if not self.p["wait"]:
-            module.exit_json(changed=True, environment=summary(manifest), **self.report())
-        try:
-            final = self.finish(before)
-        except (DeployFailed, MendixApiError) as exc:
-            self.failed(exc, before)
-        module.exit_json(changed=True, environment=summary(final), **self.report())
-
-    def unchanged(self, before):
-        """The environment already has the package: nothing to write, but the task still ends when it runs (a re-run
-        after a timed-out start). One GET when it is Ready and no health check is asked for."""
-        module, service = self.module, self.service
-        if self.p["wait"] and not module.check_mode:
-            try:
-                if int(before["instances"] or 0) > 0 and before.get("state") != READY:
-                    before = summary(service.wait_ready(self.package_id))
-                elif int(before["instances"] or 0) == 0:
-                    service.notes.append("The app has no instances, so it was not waited on to be Ready.")
-                service.check_health(before.get("app_url"))
-            except (DeployFailed, MendixApiError) as exc:
-                module.fail_json(msg="The environment already runs package_id=%s (%s): %s" % (self.package_id, service.where,
-                                                                                            exc.message),
-                                 changed=False, environment=before, **self.report())
-        module.exit_json(changed=False, environment=before, **self.report())
-
-    def finish(self, before):
-        """After the update job: restart when asked, wait for Ready, check health, verify with a fresh read."""
-        service = self.service
-        instances = int(before["instances"] or 0)
-        if self.p["restart"] and instances == 0:
-            service.notes.append("The app was stopped (instances 0) before the change, so it was not restarted.")
-        elif self.p["restart"]:
-            service.restart(service.read(), instances)
-        service.settle(self.package_id, instances, before.get("app_url"))
-        return service.verify(self.package_id, instances)
-
-    def where_now(self):
-        """What runs now, for a failure's result and message (the package asked for when it cannot be read)."""
-        try:
-            now = summary(self.service.read())
-        except (DeployFailed, MendixApiError):
-            return None
-        self.result["package_id"] = now["package_id"]
-        return now
-
-    def failed(self, exc, before):
-        """Fail the task, rolling back first when asked and possible."""
-        module, service = self.module, self.service
-        message = "Deploying package_id=%s to %s: %s" % (self.package_id, service.where, getattr(exc, "message", exc))
-        previous = before["package_id"]
-        if not self.p["rollback_on_failure"] or not previous:
-            if self.p["rollback_on_failure"]:
-                message += ". Nothing to roll back to: the environment ran no package before."
-            now = self.where_now()
-            module.fail_json(msg=message, changed=True, environment=now, **self.report())
-        try:
-            final = service.rollback(before)
-        except (DeployFailed, MendixApiError) as again:
-            now = self.where_now()
-            where = ("the environment now runs package %s with %s instances (state %s)"
-                     % (now["package_id"], now["instances"], now.get("state")) if now else "its state could not be read")
-            module.fail_json(msg="%s. The rollback to package %s with %s instances failed too: %s; %s."
-                                 % (message, previous, before["instances"], getattr(again, "message", again), where),
-                             changed=True, environment=now, rollback_package_id=previous, **self.report())
-        self.result.update(package_id=previous, rolled_back=True)
-        module.fail_json(msg="%s. Rolled back: the environment runs package %s again with %s instances%s, checked by a "
-                             "fresh read. A rollback does not undo database changes the new package made when it started."
-                             % (message, previous, before["instances"], " (Ready)" if int(before["instances"] or 0) else ""),
-                         changed=True, environment=summary(final), rollback_package_id=previous, **self.report())
+    source = EnvironmentService(module, app_id, p["source_namespace_id"] or p["namespace_id"], p["source_environment_id"])
+    return source.running_package(p["source_allow_stopped"], "source_environment_id", "source_namespace_id")
 
 
 if __name__ == "__main__":

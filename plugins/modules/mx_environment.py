@@ -32,8 +32,8 @@ description:
     environment definitions can drive both creating and deleting.
   - A restart (O(state=restarted)) is reported in RV(changes) as C(restart); it is no field of the manifest, so the
     diff shows only the fields that change besides it.
-  - The changes go through the collection's one environment service, the same as M(mendix.private_cloud.mx_deployment):
-    the same lock per environment on this controller, the same job and C(Ready) waits, the same restart recipe.
+  - The changes go through the collection's one environment service, the same as M(mendix.private_cloud.mx_deployment),
+    with the same lock per environment on this controller, the same job and C(Ready) waits, the same restart recipe.
   - Write-only material - the runtime secrets, the client certificates' keys and passwords, and any other field the
     API marks as a password or a secret - never appears in RV(environment), RV(changes), the diff or a message.
   - An unchanged task costs one C(GET). Check mode sends no write and says whether a change would be made; diff mode

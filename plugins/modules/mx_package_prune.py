@@ -315,8 +315,8 @@ def main():
             doomed = [pid for pid in doomed if pid not in spared]
             for entry in result["packages"]:
                 if entry["id"] in spared:
-                    entry.update(action="keep", reason=protected_now.get(entry["id"]) or "an environment of the app runs "
-                                                                                        "it (keep_deployed)")
+                    reason = protected_now.get(entry["id"]) or "an environment of the app runs it (keep_deployed)"
+                    entry.update(action="keep", reason=reason)
             result["kept"] += spared
             result["deployed"] = sorted(set(result["deployed"]) | again)
             result["rollback_targets"] = sorted(set(result["rollback_targets"]) | set(protected_now))

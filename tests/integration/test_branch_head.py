@@ -90,3 +90,12 @@ def test_the_role_builds_the_head_when_the_revision_is_empty(emu, tmp_path):
     # The play's only change is the test's own copy of the hand-off to a new file; nothing is built or deployed again.
     assert again.rc == 0 and "changed=1 " in again.stdout and again.result == run.result, again
     assert len(builds(emu)) == 1 and len([r for r in write_requests(emu) if "/environments/" in r["path"]]) == 1
+
+
+def test_the_head_of_an_unknown_app_says_the_app_is_unknown(emu, tmp_path):
+    unknown = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"
+    run = run_playbook(emu, "build", tmp_path, app_id=unknown, branch="main", allow_failure=True)
+    assert run.result["failed"] is True and run.result["msg"].startswith(f"app_id={unknown} is not found or not visible"), run
+    assert "no such branch" not in run.result["msg"] and not builds(emu)
+    info = run_playbook(emu, "branch_info", tmp_path, app_id=unknown, branch="main", allow_failure=True)
+    assert info.result["failed"] is True and f"app_id={unknown} is not found or not visible" in info.result["msg"], info

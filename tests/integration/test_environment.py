@@ -237,8 +237,8 @@ def test_bad_input_is_refused_before_any_write(emu, tmp_path):
         (dict(app_log_levels={"Core": "LOUD"}), "app_log_levels: Core must be one of"),
         (dict(app_url="ftp://x"), "app_url must be an http(s) URL"),
         (dict(manifest={"environment": {"runtime": {"mxAdminPassword": "x"}}}), "is write-only material: give it as mx_admin_password"),
-            (dict(manifest={"environment": {"network": {"outgoingConnectionCertificate": [{"key": "a2V5"}]}}}),
-             "give it as outgoing_connection_certificates"),
+        (dict(manifest={"environment": {"network": {"outgoingConnectionCertificate": [{"key": "a2V5"}]}}}),
+         "give it as outgoing_connection_certificates"),
         (dict(manifest={"environment": {"provider": {"namespace": "x"}}}), "manifest.environment.provider cannot be set"),
         (dict(environment_id="x" * 33), "environment_id"),
         (dict(deployment_strategy={"max_surge": 120}), "deployment_strategy.max_surge is a percentage"),
@@ -286,9 +286,9 @@ def test_certificate_keys_and_passwords_never_come_back(emu, tmp_path):
     current = {"manifestVersion": "2.0.0", "environment": manifest(emu)}
     current["environment"]["network"] = {"outgoingConnectionCertificate": [
         {"enabled": True, "certificateType": "Client", "key": CERT_KEY, "password": CERT_PASSWORD}]}
+    headers = {"Authorization": f"MxToken {ADMIN}", "Content-Type": "application/json"}
     request = urllib.request.Request(f"{emu.url}/apps/{GIT_APP}/namespaces/{NAMESPACE}/environments/acc", method="PUT",
-                                     data=json.dumps(current).encode(), headers={"Authorization": f"MxToken {ADMIN}",
-                                                                                "Content-Type": "application/json"})
+                                     data=json.dumps(current).encode(), headers=headers)
     with urllib.request.urlopen(request, timeout=30):
         pass
     emu.control("POST", "jobs/finish")

@@ -99,7 +99,7 @@ def test_prune_during_a_deploy_keeps_the_rollback_target(emu, tmp_path):
         deploy(emu, tmp_path, package_id=failing, rollback_on_failure=True, wait_timeout=40)))
     worker.start()
     try:
-        for _ in range(300):  # the update job has landed: the environment names the new package and is starting it
+        for _attempt in range(300):  # the update job has landed: the environment names the new package and is starting it
             if environment(emu)["deployment"]["packageId"] == failing:
                 break
             time.sleep(0.1)
