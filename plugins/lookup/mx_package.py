@@ -16,6 +16,7 @@ author:
 description:
   - Returns the newest deployment package (latest C(createdOn), whatever the API's list order) of each app given,
     optionally filtered, for templating package ids into other tasks.
+  - An option it does not know (a misspelt filter) fails the lookup, naming it, instead of being ignored.
   - With O(branch) and O(revision), the build of that branch at that revision (and O(version)), found by the
     same identity rules as M(mendix.private_cloud.mx_package).
   - Uses the same client, retries and connection options as the modules.
@@ -34,10 +35,15 @@ options:
     description: Only packages whose model version starts with this, for example C(1.2.) for every 1.2 build.
     type: str
   file_name:
-    description: Only packages with this file name (C(.mda) appended when missing).
+    description:
+      - Only packages with this file name (C(.mda) appended when missing) - the name stored, or the name an upload
+        was given (an upload of C(my-app_2.2.1.mda) is stored as C(my-app_2.2.1.sha256-<16 hex digits>.mda)).
     type: str
   branch:
-    description: With O(revision), only the build of this branch at that revision.
+    description:
+      - Only packages built from this branch - the newest build of a branch (as far as a package tells its branch
+        - the collection's marker, or the Build API's documented names; uploads tell none).
+      - With O(revision), only the build of this branch at that revision.
     type: str
   revision:
     description: With O(branch), the revision of the build (an SVN revision number or a git commit hash).
@@ -60,12 +66,12 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Deploy the latest package of the app
+- name: Deploy the latest package of branch main
   mendix.private_cloud.mx_deployment:
     app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
     namespace_id: d43aee0b-f7db-4e62-868b-1192d392cfed
     environment_id: gitdemo
-    package_id: "{{ lookup('mendix.private_cloud.mx_package', 'c533ee0b-f7db-4e62-868b-1192d392ccec').id }}"
+    package_id: "{{ lookup('mendix.private_cloud.mx_package', 'c533ee0b-f7db-4e62-868b-1192d392ccec', branch='main').id }}"
 
 - name: The newest 1.0.x package
   ansible.builtin.debug:
@@ -97,6 +103,8 @@ _raw:
       type: str
 """
 
+import difflib
+
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
@@ -116,6 +124,14 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
+        unknown = sorted(set(kwargs) - set(self._options))
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, sorted(self._options), 1)
+                hints.append("%s%s" % (name, " (did you mean %s?)" % close[0] if close else ""))
+            raise AnsibleLookupError("mendix.private_cloud.mx_package does not know the option %s; its options are %s"
+                                     % (", ".join(hints), ", ".join(sorted(o for o in self._options if o != "_terms"))))
         if not HAS_REQUESTS:
             raise AnsibleLookupError("mendix.private_cloud.mx_package needs the Python library requests on the controller")
         token = self.option("token")
@@ -125,11 +141,13 @@ class LookupModule(LookupBase):
         for term in terms:
             errors += check_uuid("app_id", term)
         branch, revision, version = self.option("branch"), self.option("revision"), self.option("version")
-        if (branch is None) != (revision is None):
-            errors.append("branch and revision go together: give both to find a build, or neither")
-        elif branch is not None:
+        if revision is not None and branch is None:
+            errors.append("revision needs branch: give the branch it was built from")
+        elif branch is not None and revision is not None:
             errors += check_build(branch, revision, version)
-        elif version is not None:
+        elif branch is not None and not branch.strip():
+            errors.append("branch must not be empty")
+        if version is not None and revision is None:
             errors.append("version needs branch and revision")
         if errors:
             raise AnsibleLookupError("; ".join(errors))
@@ -143,11 +161,12 @@ class LookupModule(LookupBase):
             except MendixApiError as exc:
                 raise AnsibleLookupError(exc.message)
             build = None
-            if branch is not None:
+            if revision is not None:
                 build = dict(branch=branch, revision=revision, version=version,
                              vcs=resolve_vcs(self.option("vcs"), revision, packages))
             found = filter_packages(packages, self.option("file_name"), self.option("model_version"),
-                                    self.option("model_version_prefix"), build=build)
+                                    self.option("model_version_prefix"), build=build,
+                                    branch=branch if revision is None else None)
             if not found:
                 if self.option("missing") == "error":
                     raise AnsibleLookupError("app %s has no package matching the filters" % app_id)

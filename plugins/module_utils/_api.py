@@ -50,6 +50,8 @@ IDEMPOTENT_METHODS = frozenset(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
 # Answers after which the server may or may not have acted on a POST (a proxy or gateway may answer any of them after
 # the API has done the work).
 UNCERTAIN_STATUSES = frozenset([429, 500, 502, 503, 504])
+# A POST answered with one of these was not carried out (RFC 6585 429, RFC 9110 503): look, wait, send again.
+REFUSAL_STATUSES = frozenset([429, 503])
 
 SCOPE_BUILD_READ = "mx:privatecloud-build:read"
 SCOPE_BUILD_WRITE = "mx:privatecloud-build:write"
@@ -74,16 +76,21 @@ class MendixApiError(Exception):
     """An API call that did not succeed.
 
     ``status`` is the HTTP status (None when no answer came), ``uncertain`` tells whether the server may
-    have acted on the request although no success answer arrived (a write whose answer was lost).
+    have acted on the request although no success answer arrived (a write whose answer was lost). ``refused`` marks
+    a POST answered 429 (RFC 6585: a rate limiter) or 503 (RFC 9110: the server is "currently unable to handle the
+    request"): not carried out, and ``retry_after`` is the pause the answer asked for, in seconds (None when it gave
+    none).
     """
 
-    def __init__(self, message, status=None, body=None, uncertain=False, accepted=False):
+    def __init__(self, message, status=None, body=None, uncertain=False, accepted=False, refused=False, retry_after=None):
         super(MendixApiError, self).__init__(message)
         self.message = message
         self.status = status
         self.body = body
         self.uncertain = uncertain
         self.accepted = accepted
+        self.refused = refused
+        self.retry_after = retry_after
 
 
 class CallDeadline(Exception):
@@ -108,9 +115,11 @@ class DeadlineRetry(Retry):
     has answered or may have read it, and every pause bounded by the call's deadline.
 
     A POST is not in allowed_methods, so read errors (the request may have been processed) raise at once, while
-    connect errors (nothing was sent) are retried as for any method. No status retries a POST, 429 included: the API
-    documents no 429, so nothing says the request was left undone (a gateway may answer 429 after the API acted). A Retry-After longer than
-    RETRY_AFTER_CAP or than the time left raises RetryAfterTooLong instead of sleeping through the deadline.
+    connect errors (nothing was sent) are retried as for any method. No status retries a POST here: a POST refused
+    with 429 or 503 (not carried out, by RFC 6585 and RFC 9110) is raised as ``refused``, and the module that sent it
+    looks for what it asked for before it honours Retry-After and sends it again (mx_package); a 502, a 504 or a lost
+    answer may have been carried out and is never sent again blindly. A Retry-After longer than RETRY_AFTER_CAP or
+    than the time left raises RetryAfterTooLong instead of sleeping through the deadline.
     """
 
     deadline = None  # time.monotonic() by which the call must end; None: no bound but the retry count
@@ -279,8 +288,8 @@ def error_message(method, path, status, body, scopes=None):
             msg += ". This operation needs a Personal Access Token with the scope %s." % scopes
         else:
             msg += ". Check that the Personal Access Token is valid and has the scopes this operation needs."
-    elif status == 429 and method == "POST":
-        msg += (". The request was not sent again: the API does not promise that a request answered 429 was left undone.")
+    elif status in (429, 503) and method == "POST":
+        msg += ". The API did not take the request (a rate limit or a server that cannot handle it now)."
     elif status == 429:
         msg += ". The API's rate limit was still exceeded after the retries; raise retries or run fewer requests at once."
     return msg
@@ -463,8 +472,10 @@ class Client(object):
             if body is None and resp.status_code in (404, 405):
                 message += (". The answer is not the API's JSON: check base_url, the API's URL ending in /api/v4 (now %s)."
                             % self.base_url)
-            raise MendixApiError(message, status=resp.status_code, body=body,
-                                 uncertain=method != "GET" and resp.status_code in UNCERTAIN_STATUSES)
+            refused = method == "POST" and resp.status_code in REFUSAL_STATUSES
+            raise MendixApiError(message, status=resp.status_code, body=body, refused=refused,
+                                 retry_after=retry_after_seconds(resp) if refused else None,
+                                 uncertain=method != "GET" and resp.status_code in UNCERTAIN_STATUSES and not refused)
         if body is None and resp.status_code != 204 and method != "HEAD":
             raise MendixApiError("%s %s: the answer (HTTP %s) is not JSON; is base_url the API's URL, ending in /api/v4?"
                                  % (method, url, resp.status_code), status=resp.status_code)
@@ -734,6 +745,24 @@ def _whole(value, default):
     if isinstance(value, bool) or not isinstance(value, int):
         return default
     return value
+
+
+def retry_after_seconds(resp):
+    """The Retry-After of an answer in seconds (a number of seconds or an HTTP date), or None."""
+    value = (resp.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    if re.match(r"^\d+(\.\d+)?$", value):
+        return float(value)
+    try:
+        from email.utils import parsedate_to_datetime  # pylint: disable=import-outside-toplevel
+
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _seconds(value):

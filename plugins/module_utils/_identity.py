@@ -165,12 +165,32 @@ def segment_matches(segment, revision, vcs):
 
 
 def predicted_model_version(version, revision, vcs):
-    """The modelVersion a build will get, or None when it cannot be known (a 7-character hash, or git/SVN unknown)."""
+    """The modelVersion a build will get, or None when it cannot be known (see model_version_unknown)."""
+    if model_version_unknown(revision, vcs):
+        return None
     version = version or DEFAULT_VERSION
-    if vcs == "git":
-        return "%s.%s" % (version, revision[:8].lower()) if len(revision) >= 8 else None
-    if vcs == "svn" or len(revision) <= 8:
-        return "%s.%s" % (version, revision)
+    if vcs == "git" or (vcs is None and not revision.isdigit()):
+        return "%s.%s" % (version, revision[:8].lower())
+    return "%s.%s" % (version, revision)
+
+
+def model_version_unknown(revision, vcs):
+    """Why the modelVersion of a build of ``revision`` cannot be known before it is built, or None when it can.
+
+    A git build's model version ends in the first 8 characters of the commit's hash; an SVN build's in the revision
+    number. So it is unknown for a git hash shorter than 8 characters (the 8th is the build's to tell), and, when the
+    app's version control is not known, for a digits-only revision that may be either: 7 digits (an SVN revision, or
+    a git hash's first 7 characters) or more than 8 (an SVN revision, or a hash of digits). 8 digits give the same
+    model version either way; up to 6 digits are taken for an SVN revision (git shortens a hash to 7 at least).
+    """
+    if vcs == "git" or (vcs is None and not revision.isdigit()):
+        if len(revision) < 8:
+            return ("a git build's model version ends in the first 8 characters of the commit's hash; revision %s has "
+                    "%d, so the 8th is the build's to tell" % (revision, len(revision)))
+        return None
+    if vcs is None and (len(revision) == 7 or len(revision) > 8):
+        return ("revision %s is digits only, so it may be an SVN revision or a git commit's hash, which give other "
+                "model versions, and nothing tells the app's version control (set vcs)" % revision)
     return None
 
 
@@ -301,15 +321,29 @@ def find_upload(packages, stored_name, file_size, exclude=()):
     return None
 
 
-def filter_packages(packages, file_name=None, model_version=None, model_version_prefix=None, build=None):
+def name_matches(stored, file_name):
+    """Whether a package stored as ``stored`` has the name ``file_name``: the stored name itself, or the name an
+    upload was given (``my-app_2.2.1.mda`` for ``my-app_2.2.1.sha256-0123456789abcdef.mda``); ``.mda`` is appended
+    to ``file_name`` when missing."""
+    name = mda_name(file_name)
+    stored = str(stored or "")
+    if stored == name:
+        return True
+    return stored.lower().endswith(".mda") and DIGEST_RE.sub("", stored[:-4]) + ".mda" == name
+
+
+def filter_packages(packages, file_name=None, model_version=None, model_version_prefix=None, build=None, branch=None):
     """The packages, newest first, matching every filter given.
 
-    ``build`` is a dict(branch, revision, version, vcs): only packages that are that build by the identity rule.
+    ``file_name`` matches the stored name or the name an upload was given (see name_matches). ``build`` is a
+    dict(branch, revision, version, vcs): only packages that are that build by the identity rule. ``branch`` alone:
+    only packages that tell they were built from that branch (package_origin; uploads tell no branch).
     """
-    name = mda_name(file_name) if file_name else None
     out = []
     for pkg in newest_first(packages):
-        if name is not None and pkg.get("fileName") != name:
+        if file_name and not name_matches(pkg.get("fileName"), file_name):
+            continue
+        if branch is not None and package_origin(pkg)[0] != branch:
             continue
         if model_version and pkg.get("modelVersion") != model_version:
             continue

@@ -72,10 +72,25 @@ class Journal(object):
                 entry = json.load(handle)
         except (IOError, OSError, ValueError):
             return None
-        if not isinstance(entry, dict) or not entry.get("job_id") or self.clock() - float(entry.get("written", 0)) > ENTRY_TTL:
+        if (not isinstance(entry, dict) or not (entry.get("job_id") or entry.get("intent"))
+                or self.clock() - float(entry.get("written", 0)) > ENTRY_TTL):
             self.drop(key)
             return None
         return entry
+
+    def put_intent(self, key, what, seconds):
+        """Before a build or upload is sent: an entry that says it is being sent, valid for ``seconds`` (the sending
+        task's wait bound). A task that finds it - the answer was lost, or the sender was killed before it recorded the
+        job - watches for the package until then instead of sending again."""
+        self.put(key, {"intent": True, "what": what, "sent": self.clock(), "deadline": self.clock() + seconds,
+                       "boot_id": boot_id(), "mono_deadline": self.monotonic() + seconds})
+
+    def intent_left(self, entry):
+        """Seconds until an intent entry's deadline (0 when passed). On the boot that wrote it the monotonic clock
+        tells, so a wall-clock jump does not; after a reboot the wall clock does."""
+        if entry.get("boot_id") and entry.get("boot_id") == boot_id() and entry.get("mono_deadline") is not None:
+            return max(0.0, float(entry["mono_deadline"]) - self.monotonic())
+        return max(0.0, float(entry.get("deadline") or 0) - self.clock())
 
     def put(self, key, entry):
         """Write an entry atomically (write a temporary file, then rename it)."""
@@ -131,6 +146,15 @@ class Journal(object):
             os.unlink(self._path(key, ".json"))
         except OSError:
             pass
+
+
+def boot_id():
+    """This boot's id (Linux), so that monotonic times are compared on the boot that took them only; None elsewhere."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            return handle.read().strip() or None
+    except (IOError, OSError):
+        return None
 
 
 class _Lock(object):

@@ -30,10 +30,21 @@ description:
     the same file finds it without downloading anything, and another file with the same name and size is uploaded.
   - A build or upload that another task on the same controller has started and that is still running is waited
     on, not started again (see O(job_journal_dir)). Deleting a package that does not exist is V(ok).
-  - When the answer to a build or upload request is lost (connection reset, HTTP 5xx or a timeout after the
-    request was sent), the request is never sent again blindly. The module watches the package list for the
-    package it asked for until O(wait_timeout) and reports it when it appears; otherwise it fails, and a later run
-    with the same options finds the package once it exists instead of building it twice.
+  - The job journal is an intent log. Before a build or upload is sent, an entry says so (with a deadline, the
+    sending task's O(wait_timeout)); it is completed with the job id once the API accepts the request.
+  - When the answer to a build or upload request is lost (a connection broken after the request was sent, HTTP 502,
+    504 or 500, a timeout), the request is never sent again blindly. The module watches the package list for the
+    package it asked for until O(wait_timeout) and reports it when it appears; otherwise it fails, and the entry
+    stays. A later run (or a run after a task killed between sending and recording) that finds the entry watches the
+    package list until the entry's deadline before it may send the request again, so a quick re-run never builds
+    twice. The deadline is kept on the monotonic clock of the boot that wrote it (a wall-clock jump does not move
+    it); after a reboot the wall clock decides.
+  - A build or upload answered HTTP 429 (RFC 6585, a rate limit) or 503 (RFC 9110, the server cannot handle the
+    request now) was not carried out. The module looks for the package, waits as C(Retry-After) says (at most 60
+    seconds, and within the task's time; a longer C(Retry-After) fails the task at once, saying so), looks again,
+    and sends the request again, at most O(retries) times. This trusts the API, or a gateway, to answer 429 and
+    503 only for requests it did not carry out; a proxy that answers 429 or 503 after forwarding the request can
+    make a second package.
   - Once the API has accepted a build, upload or delete, the result says C(changed=true) whatever follows (a
     failed job, a wait that timed out, a lost connection while waiting), and RV(job) says which job it was.
 author:
@@ -208,11 +219,18 @@ package_id:
   sample: 63e50976-34bf-4ce4-820b-9e5f106e5fa5
 model_version:
   description:
-    - Model version of the package; in check mode, the model version a build would get, when it can be known
-      (not for a 7-character hash, whose 8th character only the build tells).
+    - Model version of the package; in check mode, the model version a build would get, when it can be known - not
+      for a git hash shorter than 8 characters (the 8th is the build's to tell), and, when the app's version control
+      is not known, not for a digits-only revision of 7 or more than 8 digits (an SVN revision and a git hash give
+      other model versions); RV(notes) then says why.
   returned: when known
   type: str
   sample: 1.0.1.6f995268
+notes:
+  description: In check mode, why the model version a build would get is not known yet.
+  returned: in check mode, when RV(model_version) cannot be known
+  type: list
+  elements: str
 package:
   description: The package as the API describes it, with snake_case keys.
   returned: when a package is known
@@ -312,16 +330,18 @@ reconciled:
 """
 
 import os
+import time
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
+from ansible_collections.mendix.private_cloud.plugins.module_utils._api import BACKOFF_MAX, RETRY_AFTER_CAP, MendixApiError
 from ansible_collections.mendix.private_cloud.plugins.module_utils._identity import (
     DEFAULT_VERSION,
     described,
     file_digest,
     find_build,
     find_upload,
+    model_version_unknown,
     predicted_model_version,
     resolve_vcs,
     untied_warning,
@@ -462,14 +482,12 @@ class PackageTask(object):
                 if untied:
                     self.module.warn(want.untied_warning(untied))
                 if self.module.check_mode:
-                    self.exit(changed=True, diff=diff, model_version=diff["after"].get("model_version"))
-                before_ids = set(pkg["id"] for pkg in packages)
-                try:
-                    job = want.start(self.client, self.app_id)
-                except MendixApiError as exc:
-                    if not exc.uncertain:
-                        raise
-                    self.reconcile(want, before_ids, exc, diff)
+                    extra = {}
+                    unknown = want.model_version_unknown()
+                    if unknown:
+                        extra["notes"] = ["The model version the build will get is not known yet: %s." % unknown]
+                    self.exit(changed=True, diff=diff, model_version=diff["after"].get("model_version"), **extra)
+                job = self.send(want, packages, diff, journal, key)
                 self.started = job
                 self.result["changed"] = True
                 self.result["job"] = job_report(job)
@@ -482,6 +500,92 @@ class PackageTask(object):
         if not p["wait"]:
             self.exit(diff=diff)
         self.finish(journal, key, self.started, diff)
+
+    def send(self, want, packages, diff, journal, key):
+        """Send the build or upload, an intent written before it; returns the accepted job.
+
+        A refusal (429 or 503: not carried out) is answered by looking for the package, honouring Retry-After within
+        the task's time and the cap, and sending again, at most ``retries`` times. A lost or uncertain answer (502,
+        504, a connection broken after sending) is never sent again: the package list is watched instead, and the
+        intent stays in the journal, so that a re-run watches too until the intent's deadline."""
+        p = self.p
+        before_ids = set(pkg["id"] for pkg in packages)
+        refusals = 0
+        while True:
+            journal.put_intent(key, want.what, p["wait_timeout"])
+            try:
+                return want.start(self.client, self.app_id)
+            except MendixApiError as exc:
+                if exc.uncertain:
+                    self.reconcile(want, before_ids, exc, diff, journal, key)
+                journal.drop(key)
+                if not exc.refused:
+                    raise
+                refusals += 1
+                self.refused(want, exc, refusals, before_ids, diff, journal, key)
+
+    def refused(self, want, exc, refusals, before_ids, diff, journal, key):
+        """After a refusal: fail when no try or time is left or Retry-After is over the cap; else look for the package,
+        wait as asked, and look again (a package that appeared meanwhile is reported, not built again)."""
+        p = self.p
+        pause = exc.retry_after if exc.retry_after is not None else min(BACKOFF_MAX, 2.0 ** refusals)
+        left = self.module.time_left(p["wait_timeout"])
+        why = None
+        if refusals > p["retries"]:
+            why = "it was refused %d times, more than retries=%d" % (refusals, p["retries"])
+        elif exc.retry_after is not None and exc.retry_after > RETRY_AFTER_CAP:
+            why = ("the API asked to wait %s seconds (Retry-After), longer than the %s seconds this collection waits at "
+                   "the most" % ("%g" % round(exc.retry_after, 1), RETRY_AFTER_CAP))
+        elif pause >= left:
+            why = "the pause asked for (%g seconds) is longer than the task's time left (%g seconds)" % (
+                round(pause, 1), round(left, 1))
+        if why:
+            self.fail("The %s request was not taken by the API (%s), and it is not sent again: %s. Nothing was %s; run "
+                      "the task again later." % (want.what, exc.message, why, "built" if want.what == "build" else "uploaded"),
+                      status_code=exc.status)
+        self.module.warn("The %s request was not taken (HTTP %s); looking for the package, then sending it again after "
+                         "%s seconds." % (want.what, exc.status, round(pause, 1)))
+        for wait in (0, pause):
+            time.sleep(wait)
+            found = want.find(self.client.list_packages(self.app_id), exclude=before_ids)[0]
+            if found is not None:
+                diff["after"] = package_summary(found)
+                self.exit(found, changed=True, reconciled=True, diff=diff)
+
+    def await_intent(self, entry, want, journal, key):
+        """An earlier task's intent: it sent the request and its answer was lost, or it was killed before it recorded
+        the job. Watch the package list until the intent's deadline; (None, package) when the package appears, (None,
+        None) when the deadline passed (the request may be sent again). Fails when this task's time ends first."""
+        p = self.p
+        left = journal.intent_left(entry)
+        if left <= 0:
+            journal.drop(key)
+            return None, None
+        own = self.module.time_left(p["wait_timeout"])
+        self.module.warn("An earlier task sent this %s request and did not record its answer (lost, or the task was "
+                         "stopped); watching the package list for the package for up to %d seconds before sending it "
+                         "again." % (want.what, round(min(left, own))))
+
+        def probe():
+            try:
+                return want.find(self.client.list_packages(self.app_id))[0]
+            except MendixApiError as err:
+                if err.status in TRANSIENT_STATUSES:
+                    return None
+                raise
+
+        poller = Poller(min(left, own), 1.0, p["wait_max_interval"])
+        package, timed_out = poller.run(probe)
+        if package is not None:
+            journal.drop(key)
+            return None, package
+        if own < left:
+            self.fail("An earlier task sent this %s request and its answer was not recorded; the package did not appear "
+                      "within this task's wait_timeout=%ss, and the request is not sent again before %d more seconds "
+                      "have passed (the earlier task's wait bound), so that no duplicate is made. Run the task again "
+                      "then, or with force=true to send it now." % (want.what, p["wait_timeout"], round(left - own)))
+        journal.drop(key)
+        return None, None
 
     def resolve_head(self):
         """The branch's latest commit becomes the revision to build (the App Repository API; one request as a rule)."""
@@ -500,6 +604,8 @@ class PackageTask(object):
         entry = journal.get(key)
         if entry is None:
             return None, None
+        if not entry.get("job_id"):
+            return self.await_intent(entry, want, journal, key)
         try:
             job = self.client.get_job(entry["job_id"])
         except MendixApiError as exc:
@@ -534,8 +640,9 @@ class PackageTask(object):
         diff["after"] = package_summary(package)
         self.exit(package, diff=diff)
 
-    def reconcile(self, want, before_ids, exc, diff):
-        """The write's answer was lost: watch the package list for the new package instead of sending it again."""
+    def reconcile(self, want, before_ids, exc, diff, journal, key):
+        """The write's answer was lost: watch the package list for the new package instead of sending it again. The
+        intent stays in the journal when the package does not appear, so that a re-run watches too."""
         p = self.p
         self.module.warn("The answer to the %s request was lost (%s); watching the package list for the package instead of "
                          "sending the request again." % (want.what, exc.message))
@@ -550,6 +657,8 @@ class PackageTask(object):
 
         poller = Poller(self.module.time_left(p["wait_timeout"]), 1.0, p["wait_max_interval"])
         package, timed_out = poller.run(probe)
+        if not timed_out:
+            journal.drop(key)
         if timed_out:
             self.fail("The answer to the %s request was lost (%s) and no new matching package appeared within "
                       "wait_timeout=%ss. The request was not sent again, so that no duplicate is made. If the API accepted "
@@ -611,6 +720,9 @@ class Build(object):
 
     def untied_warning(self, untied):
         return untied_warning(untied, self.p["branch"], self.p["revision"], self.version)
+
+    def model_version_unknown(self):
+        return model_version_unknown(self.p["revision"], self.vcs)
 
     def start(self, client, app_id):
         p = self.p

@@ -20,7 +20,11 @@ description:
     O(dest) is never left half-written.
   - A connection that breaks off is resumed from the bytes already received, and a download URL that expired
     meanwhile is asked for again, up to O(retries) times in all.
-  - Idempotent. When O(dest) already has as many bytes as the package, nothing is downloaded unless O(force=true).
+  - Idempotent. A file at O(dest) counts as downloaded only when it is known to be that package - a record written
+    beside it with the download (a hidden file C(.<file name>.mendix-package.json) holding the package's id, its size
+    and the file's SHA-256) says so and the file still matches it. Anything else at O(dest) - another package's file of
+    the same size, a file from elsewhere, a file with no record - is replaced, atomically. O(force=true) downloads
+    again in any case.
 author:
   - mendix.private_cloud maintainers (@mendix-private-cloud)
 extends_documentation_fragment:
@@ -52,14 +56,15 @@ options:
     required: true
   force:
     description:
-      - Download even when O(dest) already has the package's size.
+      - Download even when O(dest) already holds the package.
     type: bool
     default: false
 notes:
   - Needs a token with the scope C(mx:privatecloud-build:read) or C(mx:privatecloud-build:write).
   - The token is sent to the API only, never to the download URL; O(validate_certs), O(ca_path) and the proxy
     environment variables apply to both.
-  - The Build API gives no checksum of a package; the file is checked against the package's size.
+  - The Build API gives no checksum of a package; a download is checked against the package's size, and its SHA-256
+    is recorded beside it so that a later run knows which package the file is.
 seealso:
   - module: mendix.private_cloud.mx_package_info
   - module: mendix.private_cloud.mx_package
@@ -117,6 +122,8 @@ resumed:
 
 import os
 import tempfile
+import hashlib
+import json
 import time
 
 from ansible.module_utils.common.text.converters import to_native
@@ -130,6 +137,51 @@ def target_path(dest, file_name):
     if os.path.isdir(dest):
         return os.path.join(dest, os.path.basename(file_name or "package.mda"))
     return dest
+
+
+def record_path(dest):
+    """The record written beside a downloaded file: which package it is."""
+    return os.path.join(os.path.dirname(os.path.abspath(dest)), ".%s.mendix-package.json" % os.path.basename(dest))
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def holds(dest, app_id, package_id, size):
+    """Whether dest is known to be this package: its record names it, and the file is the one recorded (the same
+    size, and the same inode and modification time, or else the same SHA-256)."""
+    try:
+        with open(record_path(dest)) as handle:
+            record = json.load(handle)
+        info = os.stat(dest)
+    except (IOError, OSError, ValueError):
+        return False
+    if not isinstance(record, dict) or record.get("package_id") != package_id or record.get("app_id") != app_id:
+        return False
+    if size is None or info.st_size != size or record.get("size") != size:
+        return False
+    if record.get("inode") == info.st_ino and record.get("mtime_ns") == getattr(info, "st_mtime_ns", None):
+        return True
+    return record.get("sha256") == sha256_of(dest)
+
+
+def write_record(dest, app_id, package_id):
+    """Record beside dest which package it holds (written to a temporary file, then moved into place)."""
+    info = os.stat(dest)
+    record = {"app_id": app_id, "package_id": package_id, "size": info.st_size, "sha256": sha256_of(dest),
+              "inode": info.st_ino, "mtime_ns": getattr(info, "st_mtime_ns", None)}
+    path = record_path(dest)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", dir=os.path.dirname(path))
+    with os.fdopen(fd, "w") as handle:
+        json.dump(record, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.rename(tmp, path)
 
 
 def check_dest(dest):
@@ -168,7 +220,7 @@ def main():
     dest = result["dest"] = target_path(p["dest"], package.get("fileName"))
     size = package.get("fileSize")
     result.update(size=size, package=snake(package))
-    present = os.path.isfile(dest) and size is not None and os.path.getsize(dest) == size
+    present = os.path.isfile(dest) and holds(dest, app_id, package_id, size)
     if not present or p["force"]:
         result["changed"] = True
         if not module.check_mode:
@@ -195,6 +247,11 @@ def download(module, app_id, package_id, dest, result):
     result["elapsed"] = round(time.monotonic() - started, 3)
     result["package"] = snake(dict((k, v) for k, v in package.items() if k != "url"))
     module.atomic_move(tmp, dest)
+    try:
+        write_record(dest, app_id, package_id)
+    except (IOError, OSError) as exc:
+        module.warn("%s was downloaded, but the record of which package it holds could not be written beside it (%s); "
+                    "a later run downloads it again." % (dest, to_native(exc)))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ def test_download_into_a_folder_then_rerun_force_and_check_mode(emu, tmp_path):
     assert first.result["package"]["id"] == pkg and "url" not in first.result["package"]
     assert filecmp.cmp(src, dest, shallow=False)
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o640
-    assert os.listdir(folder) == [digest_name(src)]  # no temporary file left behind
+    # no temporary file left behind; the record of which package the file holds beside it
+    assert sorted(os.listdir(folder)) == sorted([digest_name(src), f".{digest_name(src)}.mendix-package.json"])
     assert [(r["status"], r["range"], r["authorization"]) for r in downloads(emu)] == [(200, None, False)]
 
     emu.control("DELETE", "requests")
@@ -127,3 +128,28 @@ def test_bad_input_is_named_before_any_download(emu, tmp_path, given, expected):
     run = run_playbook(emu, "download", tmp_path, **args)
     assert run.rc != 0 and expected in run.stdout, run
     assert downloads(emu) == [] and url_requests(emu) == []
+
+
+def test_a_file_of_another_package_of_the_same_size_is_replaced(emu, tmp_path):
+    """Two builds of one branch often have one size: the file at dest must be the package asked for, not one of the
+    same size."""
+    first_src, first = uploaded(emu, tmp_path, size=200000, name="first.mda")
+    second_src, second = uploaded(emu, tmp_path, size=200000, name="second.mda")
+    assert os.path.getsize(first_src) == os.path.getsize(second_src)
+    dest = str(tmp_path / "app.mda")
+    assert run_playbook(emu, "download", tmp_path, app_id=GIT_APP, package_id=first, dest=dest).result["changed"] is True
+    assert filecmp.cmp(first_src, dest, shallow=False)
+    emu.control("DELETE", "requests")
+    swapped = run_playbook(emu, "download", tmp_path, app_id=GIT_APP, package_id=second, dest=dest)
+    assert swapped.rc == 0 and swapped.result["changed"] is True, swapped
+    assert filecmp.cmp(second_src, dest, shallow=False) and len(downloads(emu)) == 1
+    again = run_playbook(emu, "download", tmp_path, app_id=GIT_APP, package_id=second, dest=dest)
+    assert again.result["changed"] is False and len(downloads(emu)) == 1
+    # a file put there by hand (no record, or one that no longer matches) is replaced too
+    with open(first_src, "rb") as source, open(dest, "wb") as target:
+        target.write(source.read())
+    replaced = run_playbook(emu, "download", tmp_path, app_id=GIT_APP, package_id=second, dest=dest)
+    assert replaced.result["changed"] is True and filecmp.cmp(second_src, dest, shallow=False)
+    os.unlink(str(tmp_path / ".app.mda.mendix-package.json"))
+    unrecorded = run_playbook(emu, "download", tmp_path, app_id=GIT_APP, package_id=second, dest=dest)
+    assert unrecorded.result["changed"] is True and len(downloads(emu)) == 3

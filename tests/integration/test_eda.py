@@ -93,7 +93,7 @@ def test_a_new_package_of_main_is_deployed_once_across_a_restart(emu, tmp_path):
         first_output = rulebook.stop()
     assert len(deploys(emu)) == 1, first_output[-3000:]  # the packages there at the start and the feature one: none
     assert first_output.count("PLAY [Deploy the new package to the test environment]") == 1
-    assert set(json.loads(state_file.read_text())["apps"][GIT_APP]) >= {built.result["package_id"]}
+    assert set(json.loads(state_file.read_text())["apps"][GIT_APP]["recent"]) >= {built.result["package_id"]}
 
     polls = len(source_polls(emu))
     again = Rulebook(emu, tmp_path, state_file)
@@ -155,3 +155,54 @@ def test_the_source_refuses_bad_arguments_and_a_refused_token(emu, tmp_path):
         asyncio.run(module["main"](asyncio.Queue(), {"app_ids": [GIT_APP], "base_url": emu.url, "token": "not-a-token",
                                                      "state_file": str(tmp_path / "s.json")}))
     assert "HTTP 403" in str(refused.value) and "not-a-token" not in str(refused.value)
+
+
+def source_args(emu, tmp_path, **extra):
+    return dict({"app_ids": [GIT_APP], "base_url": emu.url, "token": ADMIN, "interval": 0.2, "max_backoff": 0.4,
+                 "state_file": str(tmp_path / "state.json"), "request_timeout": 2}, **extra)
+
+
+def test_an_empty_or_shifted_listing_never_re_emits(emu, tmp_path):
+    made = emu.control("POST", "packages", {"appId": GIT_APP, "count": 30, "branch": "main"})["ids"]
+    args = source_args(emu, tmp_path)
+    assert run_source(args, 1.5) == []  # first start: from now on
+    emu.control("POST", "faults", {"rate": 1, "kinds": ["empty_list"], "count": 1, "path": "/packages$"})
+    assert run_source(args, 1.5) == []  # one empty 200 answer, then the whole list again
+    assert [r["fault"] for r in emu.requests() if r.get("fault")] == ["empty_list"]
+    emu.control("POST", "faults", {"rate": 1, "kinds": ["shifted_list"], "count": 1, "path": "/packages$"})
+    assert run_source(args, 1.5) == []  # a page without its first item, then the whole list again
+    emu.control("POST", "faults", {"rate": 0})
+    newer = emu.control("POST", "packages", {"appId": GIT_APP, "count": 1, "branch": "main"})["last"]
+    assert [e["package"]["id"] for e in run_source(args, 1.5)] == [newer] and newer not in made
+
+
+def test_a_package_created_while_the_source_was_stopped_is_emitted_after_its_restart(emu, tmp_path):
+    emu.control("POST", "packages", {"appId": GIT_APP, "count": 3, "branch": "main"})
+    args = source_args(emu, tmp_path)
+    assert run_source(args, 1) == []
+    meanwhile = emu.control("POST", "packages", {"appId": GIT_APP, "count": 2, "branch": "main"})["ids"]
+    assert [e["package"]["id"] for e in run_source(args, 1.5)] == meanwhile  # oldest first
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["version"] == 2 and set(meanwhile) <= set(state["apps"][GIT_APP]["recent"])
+
+
+def test_one_unknown_app_does_not_stop_the_others(emu, tmp_path, caplog):
+    unknown = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"
+    args = source_args(emu, tmp_path, app_ids=[unknown, GIT_APP], emit_existing=True)
+    made = emu.control("POST", "packages", {"appId": GIT_APP, "count": 2, "branch": "main"})["ids"]
+    events = run_source(args, 2.5)
+    assert [e["package"]["id"] for e in events] == made
+    unknown_polls = [r for r in emu.requests() if r["path"].endswith(f"/apps/{unknown}/packages")]
+    assert len(unknown_polls) >= 2 and all(r["status"] == 404 for r in unknown_polls)  # tried again, with backoff
+    warned = [r.getMessage() for r in caplog.records if unknown in r.getMessage()]
+    assert warned and "HTTP 404" in warned[0]
+
+
+def test_the_branches_filter(emu, tmp_path):
+    args = source_args(emu, tmp_path, branches=["main"])
+    assert run_source(args, 1) == []
+    emu.control("POST", "packages", {"appId": GIT_APP, "count": 1, "branch": "feature-x"})
+    main = emu.control("POST", "packages", {"appId": GIT_APP, "count": 1, "branch": "main"})["last"]
+    events = run_source(args, 1.5)
+    assert [(e["package"]["id"], e["package"]["branch"]) for e in events] == [(main, "main")]
+    assert run_source(dict(args, branches=None), 1) == []  # the feature package was recorded, not emitted later

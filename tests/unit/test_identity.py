@@ -120,6 +120,14 @@ def test_predicted_model_version():
     assert ident.predicted_model_version(None, DIGITS, "git") == "1.0.0.27182818"
     assert ident.predicted_model_version(None, DIGITS, None) is None
     assert ident.predicted_model_version(None, GIT[:7], "git") is None
+    # vcs unknown: a 7-digit revision may be an SVN revision or a git hash's first 7 characters
+    assert ident.predicted_model_version(None, DIGITS[:7], None) is None
+    assert "digits only" in ident.model_version_unknown(DIGITS[:7], None)
+    assert ident.predicted_model_version(None, DIGITS[:8], None) == "1.0.0.27182818"  # the same either way
+    assert ident.predicted_model_version(None, DIGITS[:7], "svn") == "1.0.0.2718281"
+    assert ident.predicted_model_version(None, GIT[:7], None) is None  # hex: git, 7 characters
+    assert ident.predicted_model_version(None, GIT[:10], None) == "1.0.0.6f995268"
+    assert ident.model_version_unknown("623", None) is None
 
 
 # ---------------------------------------------------------------------- order and finding

@@ -20,11 +20,14 @@ from .repo_api import REPO, RepoError
 # (504), broken (502) or while it goes down (503); acted_429 is a proxy's rate limit counted after forwarding.
 ACTED_FAULTS = {"acted_429": 429, "acted_502": 502, "acted_503": 503, "acted_504": 504}
 FAULT_KINDS = ("429", "500", "502", "503", "504", "reset", "slow", "lost_response", "truncate", "missing_fields",
-               *ACTED_FAULTS)
+               "empty_list", "shifted_list", *ACTED_FAULTS)
 # truncate (send half of the body, then drop the connection), missing_fields (answer without fields a client relies
 # on: a job's id and packageId, a manifest's deployment and container) and acted_429 (which no documented server does)
 # are only injected when asked for by name.
-DEFAULT_FAULT_KINDS = [k for k in FAULT_KINDS if k not in ("truncate", "missing_fields", "acted_429")]
+# empty_list (a package list answered 200 with no packages) and shifted_list (a package list page without its first
+# item, as offset paging shows it while a package is deleted) are only injected when asked for by name too.
+DEFAULT_FAULT_KINDS = [k for k in FAULT_KINDS if k not in ("truncate", "missing_fields", "acted_429", "empty_list",
+                                                           "shifted_list")]
 MISSING_FIELDS = {"job": ("id", "packageId"), "environment": ("deployment", "container")}
 # The request log keeps the newest entries only, so that a week-long soak does not grow without bound.
 DEFAULT_REQUEST_LOG_LIMIT = 100_000
@@ -107,7 +110,25 @@ class Middleware:
             return await self._send_half(request, response.status, response.headers, [response.body])
         if fault == "missing_fields" and isinstance(response, web.Response) and isinstance(response.body, bytes):
             return self._without_fields(response)
+        if fault in ("empty_list", "shifted_list") and isinstance(response, web.Response) and isinstance(response.body, bytes):
+            return self._cut_list(response, fault)
         return response
+
+    @staticmethod
+    def _cut_list(response, fault):
+        """A package list page with no items (empty_list) or without its first one (shifted_list); other answers as
+        they are."""
+        try:
+            body = json.loads(response.body)
+        except ValueError:
+            return response
+        if not isinstance(body, dict) or not isinstance(body.get("packages"), list):
+            return response
+        body["packages"] = [] if fault == "empty_list" else body["packages"][1:]
+        if isinstance(body.get("pagination"), dict):
+            body["pagination"]["size"] = len(body["packages"])
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+        return web.json_response(body, status=response.status, headers=headers)
 
     @staticmethod
     def _without_fields(response):

@@ -151,3 +151,42 @@ def test_an_uploaded_package_can_say_it_fails_to_start(api, emulator, tmp_path):
     manifest["environment"]["deployment"]["packageId"] = pkg_id
     api.wait(api("PUT", ENV, json=manifest).json()["id"])
     assert api("GET", ENV).json()["environment"]["container"]["state"] == "Failed"
+
+
+def test_deploy_faults_fail_a_start_step_or_land_late(api, emulator):
+    pkg = api.built_package()
+    bad = requests.post(emulator.root + "/_emulator/deploy-faults", json={"environmentId": "gitdemo", "effect": "explode"},
+                        timeout=10)
+    assert bad.status_code == 400 and "effect: fail|late" in bad.text
+    manifest = api("GET", ENV).json()
+    # a start step (instances 0 -> 1) fails and changes nothing; a PUT that starts nothing is not matched
+    emulator.control("POST", "deploy-faults", {"environmentId": "gitdemo", "step": "start", "effect": "fail"})
+    manifest["environment"]["deployment"]["packageId"] = pkg["id"]
+    assert api.wait(api("PUT", ENV, json=manifest).json()["id"])["status"] == "finished"  # 1 -> 1: no start step
+    manifest["environment"]["container"]["instances"] = 0
+    assert api.wait(api("PUT", ENV, json=manifest).json()["id"])["status"] == "finished"
+    manifest["environment"]["container"]["instances"] = 2
+    failed = api.wait(api("PUT", ENV, json=manifest).json()["id"])
+    assert failed["status"] == "failed" and "did not start" in failed["error"]["message"]
+    assert api("GET", ENV).json()["environment"]["container"]["instances"] == 0
+    # late: the job runs its seconds, Processing meanwhile, then lands
+    emulator.control("POST", "deploy-faults", {"environmentId": "gitdemo", "effect": "late", "seconds": 1.5})
+    started = time.monotonic()
+    job_id = api("PUT", ENV, json=manifest).json()["id"]
+    assert api("GET", ENV).json()["environment"]["container"]["state"] == "Processing"
+    assert api.wait(job_id)["status"] == "finished" and time.monotonic() - started >= 1.4
+    assert api("GET", ENV).json()["environment"]["container"]["instances"] == 2
+
+
+def test_an_app_can_trickle_its_answer(api, emulator):
+    pkg = api.built_package()
+    manifest = api("GET", ENV).json()
+    manifest["environment"]["deployment"]["packageId"] = pkg["id"]
+    assert api.wait(api("PUT", ENV, json=manifest).json()["id"])["status"] == "finished"
+    emulator.control("POST", "app-health", {"environmentId": "gitdemo", "healthy": True, "trickle": True})
+    page = emulator.url.rsplit("/api/v4", 1)[0] + "/_apps/gitdemo/"
+    with requests.get(page, stream=True, timeout=10) as resp:
+        assert resp.status_code == 200
+        started = time.monotonic()
+        first = resp.raw.read(3)
+        assert first == b'{"e' and time.monotonic() - started >= 1.5  # a byte a second

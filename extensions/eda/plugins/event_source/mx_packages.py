@@ -24,12 +24,22 @@ short_description: Emit an event for each new deployment package of one or more 
 description:
   - Polls the package list of each app (Mendix for Private Cloud Build API) every O(interval) seconds and emits one
     event per package it has not emitted before, oldest first.
-  - Remembers what it emitted in O(state_file), so that a restart emits nothing twice. A package is recorded there
-    before its event is put on the queue, so a crash between the two can lose that one event, never repeat it.
+  - Keeps a high-water mark per app in O(state_file) - the newest package emitted (its C(createdOn) and id) and the
+    ids of the last 1000 emitted - and emits a package only when it is newer than the mark, or as new with an id not
+    among those. So a listing that comes back empty, short or shifted (offset paging while a package is deleted)
+    never makes old packages look new, and a package created while the source was stopped is emitted after its
+    restart. A package whose C(createdOn) cannot be read counts on the ids alone.
+  - A package is recorded before its event is put on the queue, so a crash between the two can lose that one event,
+    never repeat it. The state file is written to a temporary file, flushed to disk (fsync) and renamed over the old
+    one, so a crash leaves the old state or the new one.
   - On its first start for an app (no state yet) it starts from now - the packages that exist are recorded, not
     emitted - unless O(emit_existing) is true.
   - Server errors (HTTP 5xx, 429), timeouts and lost connections are logged and retried with a growing pause (up to
-    O(max_backoff) seconds); a refused token (401, 403) or an unknown app (404) stops the source with a message.
+    O(max_backoff) seconds). An app the API does not know or lets the token not read (HTTP 404, 403) is logged and
+    retried with the same growing pause, while the other apps are polled as usual. A token the API does not accept
+    (HTTP 401, or 403 "The token is not accepted" for every app) stops the source with a message.
+  - Events carry the package's branch and revision by the collection's identity rules, the same rules the modules
+    use (C(plugins/module_utils/_identity.py), loaded from the collection).
   - The token is sent to O(base_url) only and never logged.
 options:
   app_ids:
@@ -57,6 +67,12 @@ options:
     description: On the first start for an app, emit the packages that already exist (oldest first).
     type: bool
     default: false
+  branches:
+    description:
+      - Only emit packages built from these branches (as far as a package tells its branch; uploads tell none and
+        are not emitted when this is set). Every package is still recorded, so that it is never emitted later.
+    type: list
+    elements: str
   validate_certs:
     description: Verify the server's TLS certificate.
     type: bool
@@ -99,6 +115,7 @@ DEFAULT_BASE_URL = "https://privatecloud.mendixcloud.com/api/v4"
 DEFAULT_STATE_FILE = "~/.ansible/mendix_private_cloud/mx_packages_state.json"
 PAGE_SIZE = 50
 MAX_PAGES = 2000
+RECENT_IDS = 1000  # ids of the last emitted packages kept per app, beside the high-water mark
 RETRY_STATUSES = frozenset([429, 500, 502, 503, 504])
 LOG = logging.getLogger("mendix.private_cloud.mx_packages")
 
@@ -111,9 +128,13 @@ class Transient(Exception):
     """A failed poll worth trying again later."""
 
 
+class AppUnreadable(Transient):
+    """One app cannot be read (unknown, or not visible to the token): logged and tried again later, the others go on."""
+
+
 def _identity_module():
     """The collection's package identity rules (plugins/module_utils/_identity.py), loaded by path: a source runs
-    outside Ansible's collection loader. None when the file is not there."""
+    outside Ansible's collection loader. None when the file is not there (the source then refuses to start)."""
     here = os.path.dirname(os.path.abspath(globals().get("__file__") or "."))
     path = os.path.join(here, "..", "..", "..", "..", "plugins", "module_utils", "_identity.py")
     if not os.path.isfile(path):
@@ -152,16 +173,25 @@ def settings(args: dict[str, Any]) -> dict[str, Any]:
     ca_path = args.get("ca_path")
     if ca_path and not os.path.isfile(os.path.expanduser(ca_path)):
         problems.append("ca_path %s is not a file; give a PEM CA bundle" % ca_path)
+    branches = args.get("branches")
+    if isinstance(branches, str):
+        branches = [branches]
+    if branches is not None and (not isinstance(branches, list) or not all(str(b).strip() for b in branches)):
+        problems.append("branches must be a list of branch names, got %r" % (branches,))
+    if IDENTITY is None:
+        problems.append("the collection's plugins/module_utils/_identity.py was not found beside the source; install "
+                        "the whole collection")
     if problems:
         raise SourceError("mendix.private_cloud.mx_packages: " + "; ".join(problems))
     return dict(apps=[str(a).lower() for a in apps], token=token, base_url=base_url,
                 state_file=os.path.expanduser(str(args.get("state_file") or DEFAULT_STATE_FILE)),
                 emit_existing=bool(args.get("emit_existing", False)), validate_certs=bool(args.get("validate_certs", True)),
+                branches=[str(b) for b in branches] if branches is not None else None,
                 ca_path=os.path.expanduser(ca_path) if ca_path else None, **numbers)
 
 
 def event_of(app_id: str, pkg: dict[str, Any]) -> dict[str, Any]:
-    branch, revision = IDENTITY.package_origin(pkg) if IDENTITY else (None, None)
+    branch, revision = IDENTITY.package_origin(pkg)
     return {
         "type": EVENT_TYPE,
         "app_id": app_id,
@@ -175,23 +205,66 @@ def event_of(app_id: str, pkg: dict[str, Any]) -> dict[str, Any]:
 
 
 def oldest_first(packages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if IDENTITY:
-        return list(reversed(IDENTITY.newest_first(packages)))
-    return sorted(packages, key=lambda p: (str(p.get("createdOn") or ""), str(p.get("id") or "")))
+    return list(reversed(IDENTITY.newest_first(packages)))
+
+
+def created_at(pkg: dict[str, Any]) -> float:
+    """createdOn in seconds since the epoch; -inf when it cannot be read."""
+    return IDENTITY.created_key(pkg)[0]
+
+
+class Mark:
+    """One app's high-water mark: the newest emitted package's createdOn and the ids of the last emitted ones."""
+
+    def __init__(self, newest: float | None = None, recent: list[str] | None = None):
+        self.newest = newest
+        self.recent = list(recent or [])[-RECENT_IDS:]
+        self._seen = set(self.recent)
+
+    @classmethod
+    def load(cls, data: Any) -> Mark:
+        if isinstance(data, list):  # version 1: the ids of the packages listed at the last poll, no mark
+            return cls(None, [str(i) for i in data])
+        newest = data.get("newest")
+        return cls(float(newest) if newest is not None else None, [str(i) for i in data.get("recent") or []])
+
+    def dump(self) -> dict[str, Any]:
+        return {"newest": self.newest, "recent": self.recent}
+
+    def is_new(self, pkg: dict[str, Any]) -> bool:
+        """Not emitted before: an id not among the recent ones, created at or after the mark (ties by time are told
+        apart by the ids). Without a mark (a state of version 1), the ids alone tell."""
+        if str(pkg.get("id")).lower() in self._seen:
+            return False
+        stamp = created_at(pkg)
+        return self.newest is None or stamp == float("-inf") or stamp >= self.newest
+
+    def add(self, pkg: dict[str, Any]) -> None:
+        pid = str(pkg.get("id")).lower()
+        stamp = created_at(pkg)
+        if stamp != float("-inf") and (self.newest is None or stamp > self.newest):
+            self.newest = stamp
+        if pid not in self._seen:
+            self.recent.append(pid)
+            self._seen.add(pid)
+        if len(self.recent) > RECENT_IDS:
+            for old in self.recent[:-RECENT_IDS]:
+                self._seen.discard(old)
+            self.recent = self.recent[-RECENT_IDS:]
 
 
 class State:
-    """The ids emitted so far, per app, in a JSON file written whole (a temporary file, then a rename)."""
+    """The high-water mark of each app, in a JSON file replaced whole and durably (temporary file, fsync, rename)."""
 
     def __init__(self, path: str):
         self.path = path
-        self.apps: dict[str, list[str]] = {}
+        self.apps: dict[str, Mark] = {}
         if os.path.exists(path):
             try:
                 with open(path, encoding="utf-8") as handle:
                     data = json.load(handle)
-                self.apps = {k: list(v) for k, v in (data.get("apps") or {}).items()}
-            except (OSError, ValueError, AttributeError) as exc:
+                self.apps = {k: Mark.load(v) for k, v in (data.get("apps") or {}).items()}
+            except (OSError, ValueError, AttributeError, TypeError) as exc:
                 raise SourceError("mendix.private_cloud.mx_packages: state_file %s cannot be read (%s); move it away to "
                                   "start from now" % (path, exc)) from None
 
@@ -199,9 +272,26 @@ class State:
         folder = os.path.dirname(self.path) or "."
         os.makedirs(folder, exist_ok=True)
         handle, tmp = tempfile.mkstemp(prefix=".mx_packages-", dir=folder)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump({"version": 1, "apps": self.apps}, out)
-        os.replace(tmp, self.path)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump({"version": 2, "apps": {k: v.dump() for k, v in self.apps.items()}}, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        try:  # the rename itself reaches the disk with the folder's entry
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 class Poller:
@@ -224,11 +314,16 @@ class Poller:
                                         ssl=self.ssl, timeout=aiohttp.ClientTimeout(total=self.conf["request_timeout"])) as resp:
                 if resp.status in RETRY_STATUSES:
                     raise Transient("GET %s answered HTTP %s" % (url, resp.status))
-                if resp.status in (401, 403):
-                    raise SourceError("GET %s was refused (HTTP %s): the token needs the scope mx:privatecloud-build:read"
-                                      % (url, resp.status))
+                if resp.status == 401:
+                    raise SourceError("GET %s was refused (HTTP 401): the token is not accepted" % url)
+                if resp.status == 403:
+                    text = await resp.text()
+                    if "token is not accepted" in text:
+                        raise SourceError("GET %s was refused (HTTP 403): the token is not accepted" % url)
+                    raise AppUnreadable("GET %s was refused (HTTP 403): the token needs the scope "
+                                        "mx:privatecloud-build:read and access to app %s" % (url, app_id))
                 if resp.status == 404:
-                    raise SourceError("GET %s: HTTP 404, the app %s is unknown to the API (check app_ids)" % (url, app_id))
+                    raise AppUnreadable("GET %s: HTTP 404, the app %s is unknown to the API (check app_ids)" % (url, app_id))
                 if resp.status != 200:
                     raise Transient("GET %s answered HTTP %s" % (url, resp.status))
                 body = await resp.json(content_type=None)
@@ -256,29 +351,55 @@ class Poller:
         raise Transient("the package list of app %s does not end after %d pages" % (app_id, MAX_PAGES))
 
 
-async def poll_once(poller: Poller, state: State, conf: dict[str, Any], queue: asyncio.Queue) -> int:
-    """One poll of every app; returns the number of events emitted."""
+async def poll_app(poller: Poller, state: State, conf: dict[str, Any], queue: asyncio.Queue, app_id: str) -> int:
+    """One poll of one app; returns the number of events emitted."""
+    packages = await poller.packages(app_id)
+    if app_id not in state.apps:
+        mark = state.apps[app_id] = Mark()
+        if not conf["emit_existing"]:
+            for pkg in oldest_first(packages):
+                mark.add(pkg)
+            state.save()
+            LOG.info("mx_packages: app %s has %d packages; emitting the ones that appear from now on", app_id, len(packages))
+            return 0
+        state.save()
+    mark = state.apps[app_id]
+    emitted = 0
+    for pkg in oldest_first([p for p in packages if mark.is_new(p)]):
+        mark.add(pkg)
+        state.save()  # recorded before it is emitted: a crash can lose this event, never repeat it
+        if conf["branches"] is not None and IDENTITY.package_origin(pkg)[0] not in conf["branches"]:
+            continue
+        await queue.put(event_of(app_id, pkg))
+        emitted += 1
+    return emitted
+
+
+def pause_after(failures: int, conf: dict[str, Any]) -> float:
+    return min(conf["max_backoff"], conf["interval"] * 2 ** min(failures, 16)) * random.uniform(0.8, 1.0)
+
+
+async def poll_once(poller: Poller, state: State, conf: dict[str, Any], queue: asyncio.Queue,
+                    failures: dict[str, int] | None = None, due: dict[str, float] | None = None) -> int:
+    """One poll of every app that is due; an app that fails is logged and tried again after a growing pause, the
+    others are polled as usual. Returns the number of events emitted."""
+    failures = {} if failures is None else failures
+    due = {} if due is None else due
+    loop = asyncio.get_running_loop()
     emitted = 0
     for app_id in conf["apps"]:
-        packages = await poller.packages(app_id)
-        ids = [str(p["id"]).lower() for p in packages]
-        if app_id not in state.apps:
-            state.apps[app_id] = [] if conf["emit_existing"] else sorted(ids)
-            state.save()
-            if not conf["emit_existing"]:
-                LOG.info("mx_packages: app %s has %d packages; emitting the ones that appear from now on", app_id, len(ids))
-                continue
-        seen = set(state.apps[app_id])
-        for pkg in oldest_first([p for p in packages if str(p["id"]).lower() not in seen]):
-            seen.add(str(pkg["id"]).lower())
-            # only ids still listed are kept, so the file does not grow with deleted packages
-            state.apps[app_id] = sorted(seen & set(ids))
-            state.save()
-            await queue.put(event_of(app_id, pkg))
-            emitted += 1
-        if seen - set(ids):
-            state.apps[app_id] = sorted(seen & set(ids))
-            state.save()
+        if due.get(app_id, 0) > loop.time():
+            continue
+        try:
+            emitted += await poll_app(poller, state, conf, queue, app_id)
+            failures[app_id] = 0
+            due[app_id] = loop.time() + conf["interval"]
+        except Transient as exc:
+            failures[app_id] = failures.get(app_id, 0) + 1
+            pause = pause_after(failures[app_id], conf)
+            due[app_id] = loop.time() + pause
+            LOG.warning("mx_packages: %s; poll %d of app %s failed in a row, next try in %.1f s", exc, failures[app_id],
+                        app_id, pause)
     return emitted
 
 
@@ -286,19 +407,14 @@ async def main(queue: asyncio.Queue, args: dict[str, Any]) -> None:
     """Poll forever; ansible-rulebook cancels the task to stop the source."""
     conf = settings(args)
     state = State(conf["state_file"])
-    failures = 0
+    failures: dict[str, int] = {}
+    due: dict[str, float] = {}
     async with aiohttp.ClientSession() as session:
         poller = Poller(conf, session)
+        loop = asyncio.get_running_loop()
         while True:
-            try:
-                await poll_once(poller, state, conf, queue)
-                failures = 0
-                pause = conf["interval"]
-            except Transient as exc:
-                failures += 1
-                pause = min(conf["max_backoff"], conf["interval"] * 2 ** min(failures, 16)) * random.uniform(0.8, 1.0)
-                LOG.warning("mx_packages: %s; poll %d failed in a row, next try in %.1f s", exc, failures, pause)
-            await asyncio.sleep(pause)
+            await poll_once(poller, state, conf, queue, failures, due)
+            await asyncio.sleep(max(0.01, min(due.values(), default=loop.time() + conf["interval"]) - loop.time()))
 
 
 if __name__ == "__main__":
