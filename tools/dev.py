@@ -152,7 +152,8 @@ def demo(_args):
     with tempfile.TemporaryDirectory(prefix="mxpc-demo-") as data_dir:
         proc, url = start_emulator(data_dir, "--build-seconds", "3")
         try:
-            env = tool_env(MENDIX_PRIVATE_CLOUD_URL=url, MENDIX_PAT=DEMO_TOKEN)
+            env = tool_env(MENDIX_PRIVATE_CLOUD_URL=url, MENDIX_REPOSITORY_URL=url.rsplit("/api/v4", 1)[0] + "/v1",
+                           MENDIX_PAT=DEMO_TOKEN)
             run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", os.path.join(ROOT, "tests", "demo", "demo.yml")],
                 env=env)
         finally:

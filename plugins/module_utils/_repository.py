@@ -37,6 +37,18 @@ def build_branch_name(vcs, name):
     return name
 
 
+def commit_is(commit, revision):
+    """Whether a commit of the App Repository API is ``revision``: its id, or, for a git hash (40 hex digits), a prefix
+    of it of 7 characters or more."""
+    cid = str((commit or {}).get("id") or "").strip().lower()
+    wanted = str(revision or "").strip().lower()
+    if not cid or not wanted:
+        return False
+    if cid == wanted:
+        return True
+    return len(cid) == 40 and all(c in "0123456789abcdef" for c in cid) and len(wanted) >= 7 and cid.startswith(wanted)
+
+
 class RepositoryClient(Client):
     """The App Repository API client: the Build API client's transport, retries and deadline, another base URL."""
 
@@ -90,6 +102,33 @@ class RepositoryClient(Client):
                 return True
             raise
         return False
+
+    def find_commit(self, app_id, branch, vcs, revision, limit=1000):
+        """Whether ``revision`` is a commit of the Build API's ``branch``: (True, name), (False, name) when the branch's
+        whole history (up to ``limit`` commits) was read without it, (None, name) when the history is longer than
+        ``limit`` commits. A git revision matches a commit whose hash it starts (7 characters at least). Raises
+        MendixApiError as head() does (a missing branch or app: 404)."""
+        vcs, name, head = self.head(app_id, branch, vcs)
+        if commit_is(head, revision):
+            return True, name
+        items, cursor, seen = [], None, 0
+        path = "/%s/branches/%s/commits" % (quote(app_id), quote(name))
+        for dummy in range(MAX_PAGES):
+            params = {"limit": PAGE_LIMIT}
+            if cursor:
+                params["cursor"] = cursor
+            body = self.repo_get(path, params)
+            items = body.get("items") if isinstance(body.get("items"), list) else []
+            if any(commit_is(item, revision) for item in items if isinstance(item, dict)):
+                return True, name
+            seen += len(items)
+            cursors = body.get("cursors") if isinstance(body.get("cursors"), dict) else {}
+            cursor = cursors.get("next")
+            if not cursor or not items:
+                return False, name
+            if seen >= limit:
+                return None, name
+        return None, name
 
     def commits(self, app_id, name, count):
         """The newest ``count`` commits of a branch, newest first."""

@@ -39,11 +39,11 @@ def parse_duration(text):
     return int(match.group(1)) * UNIT_SECONDS[match.group(2)]
 
 
-def plan(packages, now, keep=None, older_than=None, deployed=(), keep_ids=(), protected=None):
+def plan(packages, now, keep=None, older_than=None, deployed=(), keep_ids=(), protected=None, branches=None):
     """[(package, branch, DELETE | KEEP, reason)] for every package, newest first.
 
     ``now`` is the time in seconds since the epoch, ``older_than`` a number of seconds, ``deployed`` and
-    ``keep_ids`` sets of lower-case package ids, ``protected`` {lower-case package id: why it is kept} (rollback
+    ``keep_ids`` sets of lower-case package ids, ``branches`` (when given) the only branches pruned, ``protected`` {lower-case package id: why it is kept} (rollback
     targets, packages of environments with a change in flight).
     """
     protected = protected or {}
@@ -56,7 +56,9 @@ def plan(packages, now, keep=None, older_than=None, deployed=(), keep_ids=(), pr
             rank[branch] = rank.get(branch, 0) + 1
         stamp = created_key(pkg)[0]
         age = now - stamp if stamp != float("-inf") else None
-        if pid in keep_ids:
+        if branches is not None and branch not in branches:
+            decisions.append((pkg, branch, KEEP, "not of the branches pruned (%s)" % ", ".join(branches)))
+        elif pid in keep_ids:
             decisions.append((pkg, branch, KEEP, "listed in keep_ids"))
         elif pid in protected:
             decisions.append((pkg, branch, KEEP, protected[pid]))

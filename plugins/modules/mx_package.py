@@ -334,7 +334,7 @@ import time
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.mendix.private_cloud.plugins.module_utils._api import BACKOFF_MAX, RETRY_AFTER_CAP, MendixApiError
+from ansible_collections.mendix.private_cloud.plugins.module_utils._api import BACKOFF_MAX, RETRY_AFTER_CAP, MendixApiError, make_retry
 from ansible_collections.mendix.private_cloud.plugins.module_utils._identity import (
     DEFAULT_VERSION,
     described,
@@ -481,6 +481,8 @@ class PackageTask(object):
                     diff["after"] = want.summary()
                 if untied:
                     self.module.warn(want.untied_warning(untied))
+                if mode == "build" and "resolved_revision" not in self.result:
+                    self.check_revision()
                 if self.module.check_mode:
                     extra = {}
                     unknown = want.model_version_unknown()
@@ -586,6 +588,33 @@ class PackageTask(object):
                       "then, or with force=true to send it now." % (want.what, p["wait_timeout"], round(left - own)))
         journal.drop(key)
         return None, None
+
+    def check_revision(self):
+        """Before a build is sent: refuse a revision that the App Repository API shows is not a commit of the branch;
+        when it cannot tell (no scope, another error, a history longer than it reads), say the check was skipped."""
+        p = self.p
+        vcs = None if p["vcs"] == "auto" else p["vcs"]
+        repository = self.module.repository
+        saved, repository.retry = repository.retry, make_retry(min(1, p["retries"]), repository.backoff_factor)
+        found, name, error = None, None, None
+        try:  # a check the build makes anyway: one retry at the most, so that an API out of reach costs little
+            found, name = repository.find_commit(self.app_id, p["branch"], vcs, p["revision"])
+        except MendixApiError as exc:
+            error = exc
+        finally:
+            repository.retry = saved
+        if error is not None and error.status == 404:
+            self.fail("Not built: %s" % error.message, status_code=404)
+        if error is not None:
+            self.module.warn("Could not check that revision %s is a commit of branch %s before building, so the check "
+                             "was skipped (%s); the build checks it." % (p["revision"], p["branch"], error.message))
+        elif found is False:
+            self.fail("Not built: revision %s is not a commit of branch %s (the App Repository API lists the branch's "
+                      "whole history as %s without it). Give a commit of the branch, or leave revision out to build its "
+                      "head." % (p["revision"], p["branch"], name))
+        elif found is None:
+            self.module.warn("Could not check that revision %s is a commit of branch %s before building: it is not among "
+                             "the branch's newest 1000 commits; the build checks it." % (p["revision"], p["branch"]))
 
     def resolve_head(self):
         """The branch's latest commit becomes the revision to build (the App Repository API; one request as a rule)."""

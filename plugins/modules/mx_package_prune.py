@@ -48,6 +48,12 @@ options:
       - Keep the newest this many packages of each branch (0 or more). At least one of O(keep) and O(older_than) is
         required.
     type: int
+  branches:
+    description:
+      - Prune only the packages of these branches (as their marker or documented name tells); every other package,
+        uploads included, is kept.
+    type: list
+    elements: str
   older_than:
     description:
       - Delete only packages created longer ago than this - a whole number and a unit, V(s), V(m), V(h), V(d) or
@@ -215,6 +221,9 @@ def check_input(p):
         errors.append("keep must be 0 or more, got %d" % p["keep"])
     if p["older_than"] is not None and parse_duration(p["older_than"]) is None:
         errors.append("older_than must be a whole number and a unit s, m, h, d or w, such as 30d or 12h; got %r" % p["older_than"])
+    for value in p["branches"] or []:
+        if not str(value).strip():
+            errors.append("branches: a branch name must not be empty")
     for value in p["keep_ids"]:
         errors += check_uuid("keep_ids item", value, "a package ID (a UUID)")
     if not 1 <= p["parallel"] <= MAX_PARALLEL:
@@ -269,6 +278,7 @@ def main():
             keep_deployed=dict(type="bool", default=True),
             keep_ids=dict(type="list", elements="str", default=[]),
             parallel=dict(type="int", default=4),
+            branches=dict(type="list", elements="str"),
             job_journal_dir=dict(type="path", fallback=(env_fallback, [ENV_DIR])),
         ),
         wait=True,
@@ -286,7 +296,8 @@ def main():
     deployed, protected, busy = deployed_ids(module, client, app_id) if p["keep_deployed"] else (set(), {}, [])
     decisions = plan(packages, time.time(), keep=p["keep"],
                      older_than=parse_duration(p["older_than"]) if p["older_than"] is not None else None,
-                     deployed=deployed, keep_ids=set(i.lower() for i in p["keep_ids"]), protected=protected)
+                     deployed=deployed, keep_ids=set(i.lower() for i in p["keep_ids"]), protected=protected,
+                     branches=p["branches"])
     if busy:
         module.warn("A task on this controller is changing %s: what it ran before and what it deploys are kept."
                     % ", ".join(busy))

@@ -144,6 +144,7 @@ def run_molecule(emulator, scenario):
     """`molecule test -s <scenario>` against a reset emulator, the way a user's CI runs it; returns its output."""
     emulator.control("POST", "reset")
     env = dict(os.environ, MENDIX_PRIVATE_CLOUD_URL=emulator.url, MENDIX_PAT=ADMIN, MXPC_EMULATOR_ROOT=emulator.root,
+               MENDIX_REPOSITORY_URL=emulator.root + "/v1",
                ANSIBLE_FORCE_COLOR="0", NO_COLOR="1", MOLECULE_NO_LOG="false")
     proc = subprocess.run(["molecule", "test", "-s", scenario], cwd=os.path.join(ROOT, "extensions"), env=env,
                           capture_output=True, text=True, timeout=900, check=False)

@@ -55,7 +55,8 @@ class Rulebook:
         variables.update(mendix_state_file=str(state_file), mendix_poll_interval=0.5)
         vars_file = tmp_path / "vars.yml"
         vars_file.write_text(yaml.safe_dump(variables))
-        env = dict(os.environ, MENDIX_PAT=ADMIN, MENDIX_PRIVATE_CLOUD_URL=emu.url, ANSIBLE_NOCOLOR="1")
+        env = dict(os.environ, MENDIX_PAT=ADMIN, MENDIX_PRIVATE_CLOUD_URL=emu.url, ANSIBLE_NOCOLOR="1",
+                   MENDIX_REPOSITORY_URL=emu.url.rsplit("/api/v4", 1)[0] + "/v1")
         with open(self.log, "w", encoding="utf-8") as out:
             self.proc = subprocess.Popen(["ansible-rulebook", "--rulebook", "rulebook.yml", "--inventory", "inventory.yml",
                                           "--vars", str(vars_file), "-v"], cwd=EXAMPLE, env=env, stdout=out,

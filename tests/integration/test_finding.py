@@ -1,7 +1,7 @@
 """Finding the right package, through real playbooks: the lookup refuses a misspelt option and finds the newest
 build of a branch; uploads are found by the name they were given (module and lookup)."""
 
-from harness import GIT_APP, REV1, REV2, make_mda, run_playbook, write_requests
+from harness import GIT_APP, NO_MODELREPO, REV1, REV2, make_mda, run_playbook, write_requests
 
 FAILS_TO_START = "b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6"  # the seed's feature/login-page revision
 
@@ -58,3 +58,18 @@ def test_check_mode_gives_no_model_version_it_cannot_know(emu, tmp_path):
     known = run_playbook(emu, "build", tmp_path, check=True, app_id=GIT_APP, branch="main", revision=REV1)
     assert known.result["model_version"] == f"1.0.0.{REV1[:8]}" and "notes" not in known.result
     assert write_requests(emu) == []
+
+
+def test_a_build_of_a_revision_the_branch_does_not_have_is_refused_before_any_write(emu, tmp_path):
+    missing = "0123456789abcdef0123456789abcdef01234567"
+    run = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=missing, allow_failure=True)
+    assert run.result["failed"] is True and f"Not built: revision {missing} is not a commit of branch main" in run.result["msg"]
+    assert write_requests(emu) == []
+    # a 7-character prefix of a commit of the branch is that commit
+    short = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV2[:7])
+    assert short.rc == 0 and short.result["changed"] is True, short
+    # a token that cannot read the App Repository: the check is skipped, with a warning, and the build is sent
+    blind = run_playbook(emu, "build", tmp_path, token=NO_MODELREPO, app_id=GIT_APP, branch="main", revision=missing,
+                         allow_failure=True)
+    assert any("the check was skipped" in w for w in blind.result.get("warnings", [])), blind.result
+    assert [r["status"] for r in write_requests(emu) if r["path"].endswith("/packages/build")][-1] == 403

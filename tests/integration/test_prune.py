@@ -154,3 +154,14 @@ def test_wait_false_starts_the_deletes_and_a_rerun_finds_them_done(emu, tmp_path
     emu.control("POST", "jobs/finish")
     again = run_playbook(emu, "prune", tmp_path, app_id=GIT_APP, keep=1)
     assert again.result["changed"] is False and package_ids(emu) == set(ids[:1])
+
+
+def test_prune_only_the_branches_given(emu, tmp_path):
+    doomed = emu.control("POST", "packages", {"appId": GIT_APP, "count": 3, "branch": "nightly", "agoSeconds": 3600})["ids"]
+    kept = emu.control("POST", "packages", {"appId": GIT_APP, "count": 2, "branch": "release", "agoSeconds": 3600})["ids"]
+    run = run_playbook(emu, "prune", tmp_path, app_id=GIT_APP, keep=1, branches=["nightly"])
+    assert run.rc == 0, run
+    assert sorted(run.result["deleted"]) == sorted(doomed[:-1])  # the newest nightly is kept by keep=1
+    assert set(kept) <= set(run.result["kept"])
+    reasons = dict((p["id"], p["reason"]) for p in run.result["packages"])
+    assert reasons[kept[0]] == "not of the branches pruned (nightly)"

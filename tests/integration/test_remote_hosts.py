@@ -103,6 +103,7 @@ def test_ansible_runner_job_over_a_server_gets_the_credential(emu, remote, tmp_p
     # What the "Mendix for Private Cloud" credential type injects (docs/examples/awx/credential_type.yml): the job's
     # environment on the controller, which the server never sees.
     envvars = {"MENDIX_PAT": ADMIN, "MENDIX_PRIVATE_CLOUD_URL": emu.url, "MENDIX_JOB_JOURNAL_DIR": str(tmp_path / "journal"),
+               "MENDIX_REPOSITORY_URL": emu.root + "/v1",
                "ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"]}
     result = ansible_runner.run(private_data_dir=str(private), playbook="remote_role.yml", envvars=envvars, quiet=True,
                                 extravars={"result_dir": str(results)})

@@ -44,7 +44,7 @@ def test_wait_rides_through_an_emulator_restart(tmp_path):
         started = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV1, wait=False)
         assert started.rc == 0, started
         job_id = started.result["job"]["id"]
-        env = dict(os.environ, MENDIX_PRIVATE_CLOUD_URL=emu.url, MENDIX_PAT=ADMIN)
+        env = dict(os.environ, MENDIX_PRIVATE_CLOUD_URL=emu.url, MENDIX_PAT=ADMIN, MENDIX_REPOSITORY_URL=emu.root + "/v1")
         waiting = subprocess.Popen(["ansible-playbook", "-i", "localhost,", "-c", "local", os.path.join(PLAYBOOKS, "job_wait.yml"),
                                     "-e", f'{{"job_id": "{job_id}", "timeout": 120, "result_file": "{tmp_path / "wait.json"}"}}'],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)

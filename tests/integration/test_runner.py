@@ -15,7 +15,7 @@ def test_runner_job_hands_off_mendix_package_id(emu, tmp_path):
     (private / "project").mkdir(parents=True)
     shutil.copy(os.path.join(ROOT, "tests", "demo", "demo.yml"), private / "project" / "demo.yml")
     # What the "Mendix for Private Cloud" credential type injects (docs/examples/awx/credential_type.yml).
-    envvars = {"MENDIX_PAT": ADMIN, "MENDIX_PRIVATE_CLOUD_URL": emu.url,
+    envvars = {"MENDIX_PAT": ADMIN, "MENDIX_PRIVATE_CLOUD_URL": emu.url, "MENDIX_REPOSITORY_URL": emu.root + "/v1",
                "ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"]}
     result = ansible_runner.run(private_data_dir=str(private), playbook="demo.yml", envvars=envvars, quiet=True,
                                 inventory=f"localhost ansible_connection=local ansible_python_interpreter={os.environ['ANSIBLE_PYTHON_INTERPRETER']}")

@@ -68,3 +68,11 @@ def test_retention_keeps_protected_packages_with_their_reason():
     by_id = dict((pkg["id"], (action, reason)) for pkg, dummy, action, reason in decisions)
     assert by_id["p1"] == (KEEP, "the rollback target of environment acc")
     assert by_id["p2"][0] == DELETE and by_id["p3"][0] == DELETE
+
+
+def test_retention_prunes_only_the_branches_given():
+    packages = [{"id": "m%d" % n, "fileName": "main-1.0.0.%d.mda" % n, "modelVersion": "1.0.0.%d" % n,
+                 "createdOn": "2026-01-0%dT00:00:00Z" % n} for n in range(1, 3)]
+    packages += [{"id": "f1", "fileName": "feature-1.0.0.9.mda", "modelVersion": "1.0.0.9", "createdOn": "2026-01-01T00:00:00Z"}]
+    by_id = dict((pkg["id"], action) for pkg, dummy, action, dummy2 in plan(packages, 1.9e9, keep=0, branches=["main"]))
+    assert by_id == {"m1": DELETE, "m2": DELETE, "f1": KEEP}

@@ -102,5 +102,6 @@ def env_overrides(url, token):
     """Environment for ansible-playbook runs against the emulator."""
     env = dict(os.environ)
     env["MENDIX_PRIVATE_CLOUD_URL"] = url
+    env["MENDIX_REPOSITORY_URL"] = url.rsplit("/api/v4", 1)[0] + "/v1"  # the App Repository API, on the same server
     env["MENDIX_PAT"] = token
     return env

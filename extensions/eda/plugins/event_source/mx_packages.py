@@ -35,7 +35,7 @@ description:
   - On its first start for an app (no state yet) it starts from now - the packages that exist are recorded, not
     emitted - unless O(emit_existing) is true.
   - Server errors (HTTP 5xx, 429), timeouts and lost connections are logged and retried with a growing pause (up to
-    O(max_backoff) seconds). An app the API does not know or lets the token not read (HTTP 404, 403) is logged and
+    O(max_backoff) seconds). An app the API does not know, or does not let the token read (HTTP 404, 403), is logged and
     retried with the same growing pause, while the other apps are polled as usual. A token the API does not accept
     (HTTP 401, or 403 "The token is not accepted" for every app) stops the source with a message.
   - Events carry the package's branch and revision by the collection's identity rules, the same rules the modules
