@@ -122,9 +122,22 @@ class LookupModule(LookupBase):
             value = self._templar.template(value)
         return value
 
+    def known_options(self):
+        """The option names the lookup takes, with their aliases."""
+        names = set(self._options)
+        try:
+            from ansible import constants as C  # pylint: disable=import-outside-toplevel
+
+            for name, definition in (C.config.get_configuration_definitions("lookup", self._load_name) or {}).items():
+                names.add(name)
+                names.update(definition.get("aliases") or [])
+        except Exception:  # pylint: disable=broad-except
+            pass  # the options set_options knows are enough
+        return names
+
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        unknown = sorted(set(kwargs) - set(self._options))
+        unknown = sorted(set(kwargs) - self.known_options())
         if unknown:
             hints = []
             for name in unknown:

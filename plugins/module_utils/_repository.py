@@ -159,9 +159,10 @@ class RepositoryClient(Client):
                 raise MendixApiError("app_id=%s is not found or not visible to this token in the App Repository API: "
                                      "check app_id (the App ID shown in the Mendix Portal) and that the token's user is "
                                      "a member of the app. (%s)" % (app_id, exc.message), status=404)
+            hint = " The main line of an SVN app is trunk." if vcs == "svn" and "trunk" not in tried else ""
             raise MendixApiError("branch %s: the app's %srepository has no such branch (looked up as %s); list the "
-                                 "branches with mendix.private_cloud.mx_branch_info. %s"
-                                 % (branch, (vcs + " ") if vcs else "", " and ".join(tried), exc.message), status=404)
+                                 "branches with mendix.private_cloud.mx_branch_info.%s %s"
+                                 % (branch, (vcs + " ") if vcs else "", " and ".join(tried), hint, exc.message), status=404)
         commit = found.get("latestCommit") if isinstance(found.get("latestCommit"), dict) else {}
         if not commit.get("id"):
             raise MendixApiError("branch %s: the App Repository API names no latest commit for it" % name)

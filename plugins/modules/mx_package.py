@@ -595,9 +595,9 @@ class PackageTask(object):
         p = self.p
         vcs = None if p["vcs"] == "auto" else p["vcs"]
         repository = self.module.repository
-        saved, repository.retry = repository.retry, make_retry(min(1, p["retries"]), repository.backoff_factor)
+        saved, repository.retry = repository.retry, make_retry(0, repository.backoff_factor)
         found, name, error = None, None, None
-        try:  # a check the build makes anyway: one retry at the most, so that an API out of reach costs little
+        try:  # a check the build makes anyway: no retry and no Retry-After pause, so that it never costs the task's time
             found, name = repository.find_commit(self.app_id, p["branch"], vcs, p["revision"])
         except MendixApiError as exc:
             error = exc

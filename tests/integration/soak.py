@@ -28,7 +28,13 @@ from mxpc_emulator.middleware import FAULT_KINDS
 
 REVISIONS = ["6f995268a3c14d0e8b2f7a9c1d3e5f7081a2b3c4", "93de884c0b1a2d3e4f5061728394a5b6c7d8e9f0",
              "1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d", "e4b1d2c3a4f5e6d7c8b9a0f1e2d3c4b5a6978899"]
-KINDS = list(FAULT_KINDS)  # every kind the emulator can inject
+# Every kind the emulator can inject but those that break what the collection must assume: acted_429 and acted_503
+# (a 429 or 503 answered after the request was carried out; a build or upload refused with 429 or 503 is sent again,
+# so these can make a second package - the assumption's limit, shown in test_faults.py), and empty_list and
+# shifted_list (a package list that hides packages while answering 200, which no client can tell from the truth; the
+# event source's tests use them).
+LEFT_OUT = ("acted_429", "acted_503", "empty_list", "shifted_list")
+KINDS = [kind for kind in FAULT_KINDS if kind not in LEFT_OUT]
 LOST_MESSAGE = "The request was not sent again, so that no duplicate is made"
 MAX_RUNS = 6
 SETTLE_SECONDS = 120

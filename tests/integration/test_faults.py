@@ -154,9 +154,10 @@ def test_a_quick_rerun_after_a_lost_answer_and_a_kill_sends_nothing_again(emu, t
 
 
 def test_two_concurrent_identical_builds_sharing_a_journal_make_one(emu, tmp_path):
-    """The controller lock: two tasks at once, with slow answers to the list and to the POST, send one build."""
-    emu.control("POST", "faults", {"rate": 1, "kinds": ["slow"], "slow_seconds": 2, "path": "/packages(/build)?$",
-                                   "count": 3})
+    """The controller lock: two tasks at once send one build. Slow answers of the App Repository API (the revision
+    check, between looking at the journal and sending) hold each task long enough that, without the lock, both would
+    find no job and no intent, and both would send."""
+    emu.control("POST", "faults", {"rate": 1, "kinds": ["slow"], "slow_seconds": 3, "path": "/branches/main$", "count": 2})
     runs = [start_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV3, version="5.5.0",
                            wait_timeout=60) for _ in range(2)]
     results = [finish_playbook(run) for run in runs]
