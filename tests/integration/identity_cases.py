@@ -73,11 +73,18 @@ def test_digits_only_git_hashes_are_found_on_rerun(emu, tmp_path):
     assert full.result["changed"] is False and full.result["package_id"] == short.result["package_id"]
     assert len(build_requests(emu)) == 1
 
+    # vcs left at auto: a package of a hex commit in the app's history proves git, so the full digits-only hash is
+    # the 7-digit build's commit too
+    assert build(emu, tmp_path, app_id=GIT_APP, branch="main", revision=REV1).result["changed"] is True
+    auto = build(emu, tmp_path, app_id=GIT_APP, branch="release-2", revision=DIGITS)
+    assert auto.result["changed"] is False and auto.result["package_id"] == short.result["package_id"], auto.result
+    assert len(build_requests(emu)) == 2
+
     other = build(emu, tmp_path, app_id=GIT_APP, branch="release-2", revision=DIGITS, version="2.0.0")
     assert other.result["changed"] is True
     rerun = build(emu, tmp_path, app_id=GIT_APP, branch="release-2", revision=DIGITS, version="2.0.0")
     assert rerun.result["changed"] is False and rerun.result["package_id"] == other.result["package_id"]
-    assert len(build_requests(emu)) == 2
+    assert len(build_requests(emu)) == 3
 
 
 def test_an_upload_is_identified_by_its_content(emu, tmp_path):
