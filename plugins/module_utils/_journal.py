@@ -93,28 +93,14 @@ class Journal(object):
         return max(0.0, float(entry.get("deadline") or 0) - self.clock())
 
     def put(self, key, entry):
-        """Write an entry atomically (write a temporary file, then rename it)."""
+        """Write an entry atomically and durably: a temporary file, flushed to disk, renamed over the old one, so that
+        a reader - or a run after a crash - finds the old entry or the new one, never half of one."""
         self._ensure()
         entry = dict(entry, written=self.clock())
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".entry-")
         try:
             with os.fdopen(fd, "w") as handle:
                 json.dump(entry, handle)
-            os.rename(tmp, self._path(key, ".json"))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-
-    def put_record(self, key, record):
-        """Write a record that does not expire (a deploy's record of what ran before), flushed to disk and atomically
-        replaced, so that a reader sees the old record or the new one, never half of one."""
-        self._ensure()
-        record = dict(record, written=self.clock())
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".record-")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(record, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.rename(tmp, self._path(key, ".json"))
@@ -122,6 +108,11 @@ class Journal(object):
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+    def put_record(self, key, record):
+        """A record that does not expire (a deploy's record of what ran before): written as put writes an entry, and
+        read back with get_record, which applies no expiry."""
+        self.put(key, record)
 
     def get_record(self, key):
         """A record written by put_record, or None."""

@@ -43,8 +43,8 @@ def plan(packages, now, keep=None, older_than=None, deployed=(), keep_ids=(), pr
     """[(package, branch, DELETE | KEEP, reason)] for every package, newest first.
 
     ``now`` is the time in seconds since the epoch, ``older_than`` a number of seconds, ``deployed`` and
-    ``keep_ids`` sets of lower-case package ids, ``branches`` (when given) the only branches pruned, ``protected`` {lower-case package id: why it is kept} (rollback
-    targets, packages of environments with a change in flight).
+    ``keep_ids`` sets of lower-case package ids, ``branches`` (when given) the only branches pruned, ``protected``
+    {lower-case package id: why it is kept} (rollback targets, packages of environments with a change in flight).
     """
     protected = protected or {}
     rank = {}

@@ -159,7 +159,7 @@ def test_two_concurrent_identical_builds_sharing_a_journal_make_one(emu, tmp_pat
     find no job and no intent, and both would send."""
     emu.control("POST", "faults", {"rate": 1, "kinds": ["slow"], "slow_seconds": 3, "path": "/branches/main$", "count": 2})
     runs = [start_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV3, version="5.5.0",
-                           wait_timeout=60) for _ in range(2)]
+                           wait_timeout=60) for _task in range(2)]
     results = [finish_playbook(run) for run in runs]
     assert all(r["failed"] is False for r in results), results
     assert len(posts(emu, "/packages/build")) == 1
