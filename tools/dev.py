@@ -259,7 +259,7 @@ def core_venv(version):
     """.venv-core-<version>: that ansible-core, the modules' requirements, pytest."""
     venv = os.path.join(ROOT, f".venv-core-{version}")
     python = os.path.join(venv, "bin", "python")
-    wanted = [f"ansible-core=={version}.*", "-r", REQUIREMENTS[0], "pytest", "pytest-xdist"]
+    wanted = [f"ansible-core=={version}.*", "-r", REQUIREMENTS[0], "pytest", "pytest-xdist", "pytest-timeout"]
     stamp = _stamp(REQUIREMENTS[0], " ".join(wanted))
     stamp_path = os.path.join(venv, ".requirements.sha256")
     current = open(stamp_path, encoding="utf-8").read().strip() if os.path.exists(stamp_path) else None
@@ -305,7 +305,7 @@ def pytest(args):
     step("pytest: unit, emulator and integration tests")
     cmd = [PY, "-m", "pytest", "-c", os.path.join(ROOT, "tests", "pytest.ini"), "--rootdir", ROOT]
     default = [d for d in ("tests/unit", "tests/emulator/tests", "tests/integration") if os.path.isdir(os.path.join(ROOT, d))]
-    cmd += args.pytest_args or default
+    cmd += args.pytest_args or ["--durations=25"] + default  # the whole suite says which tests take the time
     run(cmd, env=tool_env())
 
 
@@ -449,19 +449,29 @@ def bench(args):
 
 
 def test(args):
+    """The whole test suite; a table of each step's wall time at the end, and on a failure."""
     started = time.monotonic()
-    setup()
-    pytest(args)
-    integration()
-    oldest()
-    matrix()
-    changelog()
-    lint()
-    sanity()
-    galaxy()
-    docs()
-    execution_environment()
-    bench(argparse.Namespace(quick=True, only=None))
+    timings = []
+
+    def timed(name, func, *func_args):
+        began = time.monotonic()
+        try:
+            func(*func_args)
+        finally:
+            timings.append((name, time.monotonic() - began))
+
+    steps = [("set-up", setup), ("pytest", pytest, args), ("ansible-test integration", integration),
+             ("oldest libraries", oldest), ("ansible-core matrix", matrix), ("changelog", changelog), ("lint", lint),
+             ("sanity", sanity), ("galaxy", galaxy), ("docs", docs), ("execution environment", execution_environment),
+             ("benchmarks (quick)", bench, argparse.Namespace(quick=True, only=None))]
+    try:
+        for name, func, *func_args in steps:
+            timed(name, func, *func_args)
+    finally:
+        print("\nwall time of each step:", flush=True)
+        for name, seconds in timings:
+            print("  %-26s %7.0f s" % (name, seconds), flush=True)
+        print("  %-26s %7.0f s" % ("total", time.monotonic() - started), flush=True)
     if args.pytest_args:
         print(f"\npassed in {time.monotonic() - started:.0f} s: pytest {' '.join(args.pytest_args)} (a part of the pytest "
               "suites, not all of them) and every other check", flush=True)

@@ -53,13 +53,17 @@ def test_state_survives_a_restart(tmp_path):
 
 
 def test_expired_download_link_is_403(tmp_path):
-    with EmulatorProcess(args=fast_args() + ["--url-ttl-seconds", "1"]) as emu:
+    # A lifetime of some seconds, so that a busy machine still starts the first download in time; the test then
+    # waits until the lifetime has passed, measured from before the link was asked for.
+    ttl = 5
+    with EmulatorProcess(args=fast_args() + ["--url-ttl-seconds", str(ttl)]) as emu:
         api = Api(emu)
         pkg = api.built_package()
+        asked = time.monotonic()
         url = api("GET", f"/apps/{GIT_APP}/packages/{pkg['id']}", params={"url": "true"}).json()["package"]["url"]
-        assert url["ttl"] == 1
+        assert url["ttl"] == ttl
         assert requests.get(url["location"], timeout=10).status_code == 200
-        time.sleep(2.1)
+        time.sleep(max(0.0, asked + ttl + 1.1 - time.monotonic()))
         expired = requests.get(url["location"], timeout=10)
         assert expired.status_code == 403 and "expired" in expired.text
 
