@@ -27,8 +27,8 @@ def render(source=SOURCE):
     """The page's text."""
     module = runpy.run_path(source)
     doc = yaml.safe_load(module["DOCUMENTATION"])
-    lines = [".. _mx_packages_event_source:", "", "mendix.private_cloud.mx_packages event source",
-             "=" * len("mendix.private_cloud.mx_packages event source"), "",
+    title = "mendix.private_cloud.mx_packages event source"
+    lines = [".. _ansible_collections.mendix.private_cloud.docsite.event_source_mx_packages:", "", title, "=" * len(title), "",
              ".. This page is made from the source's DOCUMENTATION by tools/eda_doc.py; edit the source, not the page.", "",
              plain(doc["short_description"]), ""]
     for paragraph in doc["description"]:
