@@ -118,9 +118,13 @@ def vcs_from_history(packages):
     """'git' or 'svn' when the app's packages prove it, else None.
 
     A documented git model version ends in 8 hex digits with at least one letter; an SVN trunk build is named
-    MainLine-<modelVersion>.mda. Packages whose names follow no documented format prove nothing.
+    MainLine-<modelVersion>.mda; the marker of a build this collection started names its revision, and one with a
+    letter is a git hash. Packages whose names follow no documented format, and carry no such marker, prove nothing.
     """
     for pkg in packages:
+        dummy, marker = parse_marker(pkg.get("description"))
+        if marker is not None and vcs_of_revision(marker.get("revision")) == "git":
+            return "git"
         model_version = str(pkg.get("modelVersion") or "")
         file_name = str(pkg.get("fileName") or "")
         if not file_name.endswith("-%s.mda" % model_version) or "." not in model_version:

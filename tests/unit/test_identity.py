@@ -185,3 +185,13 @@ def test_filter_packages():
     built = pkg("1.0.0.6f995268", "main-1.0.0.6f995268.mda", pid="m")
     assert ident.filter_packages(pkgs + [built], build={"branch": "main", "revision": GIT}) == [built]
     assert ident.filter_packages(pkgs + [built], build={"branch": "other", "revision": GIT}) == []
+
+
+def test_the_collections_marker_proves_git_with_any_names():
+    """A build this collection started names its revision in its marker: a hash with a letter proves git, whatever the
+    file is called (opaque names); a digits-only revision proves nothing."""
+    git = {"fileName": "0f1e2d3c.mda", "modelVersion": "1.0.0.6f995268",
+           "description": ident.described(None, "main", GIT, "1.0.0")}
+    digits = {"fileName": "a1b2.mda", "modelVersion": "1.0.0.623", "description": ident.described(None, "trunk", "623", "1.0.0")}
+    assert ident.vcs_from_history([git]) == "git"
+    assert ident.vcs_from_history([digits]) is None
