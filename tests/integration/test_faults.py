@@ -260,3 +260,18 @@ def kill_tree(pid):
             os.kill(victim, signal.SIGKILL)
         except OSError:
             pass
+
+
+def test_six_builds_under_a_fifth_of_answers_refused_or_slow_all_succeed_on_their_first_run(emu, tmp_path):
+    """A rate limiter or an overloaded service (429, 503) and slow answers on every kind of request: each of six builds
+    succeeds on its first run, with no duplicate."""
+    emu.control("POST", "faults", {"rate": 0.2, "kinds": ["429", "503", "slow"], "slow_seconds": 1, "seed": 5,
+                                   "retry_after": 1})
+    versions = ["6.%d.0" % n for n in range(6)]
+    for version in versions:
+        run = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV1, version=version,
+                           wait_timeout=60)
+        assert run.rc == 0 and run.result["changed"] is True, run
+    emu.control("POST", "faults", {"rate": 0})
+    assert sorted(p["modelVersion"] for p in packages_of(emu)) == sorted(f"{v}.{REV1[:8]}" for v in versions)
+    assert sum(r["fault"] is not None for r in emu.requests()) > 0
