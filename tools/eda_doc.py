@@ -4,9 +4,9 @@ ansible-doc cannot show event sources, so the page is kept in docs/docsite/rst/ 
 `python3 tools/eda_doc.py` writes it, and a unit test fails when the page and the source disagree.
 """
 
+import ast
 import os
 import re
-import runpy
 import sys
 
 import yaml
@@ -23,9 +23,23 @@ def plain(text):
     return re.sub(r"\bB\(([^)]*)\)", r"**\1**", text)
 
 
+def constants(source):
+    """The source's module-level string constants, read without importing it (it needs aiohttp, which the unit
+    tests' environments of the older ansible-core releases and the oldest libraries do not have)."""
+    with open(source, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read(), source)
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = node.value.value
+    return found
+
+
 def render(source=SOURCE):
     """The page's text."""
-    module = runpy.run_path(source)
+    module = constants(source)
     doc = yaml.safe_load(module["DOCUMENTATION"])
     title = "mendix.private_cloud.mx_packages event source"
     lines = [".. _ansible_collections.mendix.private_cloud.docsite.event_source_mx_packages:", "", title, "=" * len(title), "",

@@ -720,7 +720,14 @@ def _block_reader(resp):
     if fp is not None and hasattr(fp, "read1") and not resp.headers.get("Content-Encoding"):
         # urllib3 1.26 has no read1, and its read(amt) waits for amt bytes, which a server trickling its answer can
         # make last for ever; its http.client response's read1 gives what one socket read brings.
-        return (lambda: fp.read1(CHUNK_SIZE)), raw.release_conn
+        def release():
+            # http.client does not mark a response read to its end through read1 as closed, and its connection then
+            # refuses the next request while the response lives (ResponseNotReady): close it before the pool takes
+            # the connection back. The socket stays open for the next request.
+            fp.close()
+            raw.release_conn()
+
+        return (lambda: fp.read1(CHUNK_SIZE)), release
     return (lambda: raw.read(65536, decode_content=True)), (lambda: None)
 
 
