@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -193,7 +194,8 @@ def offline_get_pip(venv=VENV):
             shutil.copy(SHARED_GET_PIP, cache)
 
 
-def sanity(_args=None, venv=VENV):
+def sanity(_args=None, venv=VENV, paths=()):
+    """ansible-test sanity of the whole collection, or of `paths` only (the inner loop)."""
     if venv == VENV:
         setup()
     offline_get_pip(venv)
@@ -204,13 +206,13 @@ def sanity(_args=None, venv=VENV):
         env = tool_env(PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""), VIRTUAL_ENV=venv)
         env.pop("PYTHONPATH")
         env.pop("ANSIBLE_COLLECTIONS_PATH")
-        run([os.path.join(bin_dir, "ansible-test"), "sanity", "--python", "3.11", "--color", "no", "--requirements"], env=env,
-            cwd=dest)
+        run([os.path.join(bin_dir, "ansible-test"), "sanity", "--python", "3.11", "--color", "no", "--requirements",
+             *paths], env=env, cwd=dest)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def integration(_args=None, venv=VENV):
+def integration(_args=None, venv=VENV, targets=()):
     """ansible-test integration: the targets of tests/integration/targets against an emulator started here, from a
     copy under ansible_collections/mendix/private_cloud; the emulator's URLs and the demo seed's ids reach the targets
     through tests/integration/integration_config.yml, which ansible-test passes as extra vars."""
@@ -234,7 +236,8 @@ def integration(_args=None, venv=VENV):
             env.pop("PYTHONPATH")
             env.pop("ANSIBLE_COLLECTIONS_PATH")
             env.pop("ANSIBLE_PYTHON_INTERPRETER")
-            run([os.path.join(bin_dir, "ansible-test"), "integration", "--python", "3.11", "--color", "no"], env=env, cwd=dest)
+            run([os.path.join(bin_dir, "ansible-test"), "integration", "--python", "3.11", "--color", "no", *targets], env=env,
+                cwd=dest)
         finally:
             stop_emulator(proc)
             shutil.rmtree(base, ignore_errors=True)
@@ -273,25 +276,40 @@ def core_venv(version):
     return venv
 
 
+def oldest_version(versions=None):
+    return min(versions or MATRIX, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+def matrix_units(version):
+    setup()
+    venv = core_venv(version)
+    step(f"unit tests with {core_version(venv)}")
+    run([os.path.join(venv, "bin", "python"), "-m", "pytest", "-c", os.path.join(ROOT, "tests", "pytest.ini"), "--rootdir",
+         ROOT, "-q", "-n", "1", "tests/unit"], env=tool_env())
+
+
+def matrix_integration(version):
+    """The ansible-test targets and the integration tests of MATRIX_INTEGRATION with that ansible-core."""
+    setup()
+    venv = core_venv(version)
+    integration(venv=venv)
+    step(f"integration tests with {core_version(venv)}: {' '.join(MATRIX_INTEGRATION)}")
+    bin_dir = os.path.join(venv, "bin")
+    env = tool_env(PATH=bin_dir + os.pathsep + BIN + os.pathsep + os.environ.get("PATH", ""),
+                   ANSIBLE_PYTHON_INTERPRETER=os.path.join(bin_dir, "python"))
+    run([PY, "-m", "pytest", "-c", os.path.join(ROOT, "tests", "pytest.ini"), "--rootdir", ROOT, "-q", "-n", "2",
+         *MATRIX_INTEGRATION], env=env)
+
+
 def matrix(args=None):
     """Every ansible-core the collection claims: sanity and the unit tests on each older one (the newest runs them in
     the rest of the test command), and the integration tests of MATRIX_INTEGRATION on the oldest."""
     setup()
     versions = (getattr(args, "versions", None) or ",".join(MATRIX)).split(",")
-    ini = ["-c", os.path.join(ROOT, "tests", "pytest.ini"), "--rootdir", ROOT]
     for version in versions:
-        venv = core_venv(version)
-        python = os.path.join(venv, "bin", "python")
-        step(f"unit tests with {core_version(venv)}")
-        run([python, "-m", "pytest", *ini, "-q", "tests/unit"], env=tool_env())
-        sanity(venv=venv)
-    oldest_core = core_venv(min(versions, key=lambda v: tuple(int(x) for x in v.split("."))))
-    integration(venv=oldest_core)
-    step(f"integration tests with {core_version(oldest_core)}: {' '.join(MATRIX_INTEGRATION)}")
-    bin_dir = os.path.join(oldest_core, "bin")
-    env = tool_env(PATH=bin_dir + os.pathsep + BIN + os.pathsep + os.environ.get("PATH", ""),
-                   ANSIBLE_PYTHON_INTERPRETER=os.path.join(bin_dir, "python"))
-    run([PY, "-m", "pytest", *ini, "-q", "-n", "2", *MATRIX_INTEGRATION], env=env)
+        matrix_units(version)
+        sanity(venv=core_venv(version))
+    matrix_integration(oldest_version(versions))
 
 
 def lint(_args=None):
@@ -305,7 +323,9 @@ def pytest(args):
     step("pytest: unit, emulator and integration tests")
     cmd = [PY, "-m", "pytest", "-c", os.path.join(ROOT, "tests", "pytest.ini"), "--rootdir", ROOT]
     default = [d for d in ("tests/unit", "tests/emulator/tests", "tests/integration") if os.path.isdir(os.path.join(ROOT, d))]
-    cmd += args.pytest_args or ["--durations=25"] + default  # the whole suite says which tests take the time
+    # The whole suite says which tests take the time, and runs on three workers: on two cores, two leave a fifth of
+    # the CPU idle while the tests wait on the emulator's jobs and timeouts.
+    cmd += args.pytest_args or ["--durations=25", "-n", "3"] + default
     run(cmd, env=tool_env())
 
 
@@ -315,11 +335,8 @@ OLDEST_REQUIREMENTS = os.path.join(ROOT, "tests", "requirements-oldest.txt")
 OLDEST_INTEGRATION = ["tests/integration/test_faults.py", "tests/integration/test_download.py", "tests/integration/test_bounds.py"]
 
 
-def oldest(_args=None):
-    """The oldest requests and urllib3 the collection claims: the unit tests on them, then integration tests whose
-    modules run with that environment's Python."""
-    setup()
-    step("oldest requests and urllib3 (tests/requirements-oldest.txt)")
+def oldest_venv():
+    """.venv-oldest: the oldest requests and urllib3 of tests/requirements-oldest.txt."""
     with open(OLDEST_REQUIREMENTS, "rb") as handle:
         stamp = hashlib.sha256(handle.read()).hexdigest()
     stamp_path = os.path.join(OLDEST_VENV, ".requirements.sha256")
@@ -331,6 +348,15 @@ def oldest(_args=None):
         run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", OLDEST_REQUIREMENTS])
         with open(stamp_path, "w", encoding="utf-8") as handle:
             handle.write(stamp + "\n")
+    return python
+
+
+def oldest(_args=None):
+    """The oldest requests and urllib3 the collection claims: the unit tests on them, then integration tests whose
+    modules run with that environment's Python."""
+    setup()
+    step("oldest requests and urllib3 (tests/requirements-oldest.txt)")
+    python = oldest_venv()
     pins = dict(line.split("==") for line in open(OLDEST_REQUIREMENTS, encoding="utf-8").read().split()
                 if "==" in line and not line.startswith("#"))
     found = subprocess.run([python, "-c", "import requests, urllib3; print(requests.__version__, urllib3.__version__)"],
@@ -448,8 +474,85 @@ def bench(args):
     run(cmd, env=tool_env())
 
 
+def setup_all():
+    """Every virtual environment the test command uses: .venv first, then the older ansible-core releases' and the
+    oldest libraries' side by side (each is built only when its requirement files changed)."""
+    setup()
+    jobs = [lambda v=v: core_venv(v) for v in MATRIX] + [oldest_venv]
+    errors = []
+
+    def worker(job):
+        try:
+            job()
+        except BaseException as exc:  # pylint: disable=broad-except
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise SystemExit(f"set-up failed: {errors[0]}")
+
+
+# After the pytest suites, the other checks run in two lanes side by side (on two cores, most of them use one). Each
+# step is `python3 tools/dev.py <step>` with its output kept and printed whole when it ends, so the log reads step by
+# step. The four sanity runs share one lane: ansible-test builds its sanity virtual environments under
+# ~/.ansible/test on first use, and two runs must not build the same one at once.
+LANES = [
+    [("sanity", ["sanity"])] + [(f"sanity {v}", ["sanity", "--core", v]) for v in MATRIX] + [
+        ("changelog", ["changelog"]), ("galaxy", ["galaxy"])],
+    [("ansible-test integration", ["integration"]), ("oldest libraries", ["oldest"])]
+    + [(f"unit tests {v}", ["units", "--core", v]) for v in MATRIX]
+    + [(f"integration {oldest_version()}", ["matrix-integration", "--core", oldest_version()]),
+       ("lint", ["lint"]), ("docs", ["docs"]), ("execution environment", ["ee"]),
+       ("benchmarks (quick)", ["bench", "--quick"])],
+]
+
+
+def run_lanes(lanes, timings):
+    """Run each lane's steps one after the other, the lanes side by side; returns the names of the failed steps."""
+    failed = []
+    lock = threading.Lock()
+
+    def lane_worker(lane):
+        for name, argv in lane:
+            began = time.monotonic()
+            with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as log:
+                code = subprocess.run([sys.executable, os.path.abspath(__file__), *argv], stdout=log,
+                                      stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
+                log.seek(0)
+                output = log.read()
+            seconds = time.monotonic() - began
+            with lock:
+                timings.append((name, seconds))
+                print(f"\n----- {name}: {'ok' if code == 0 else f'FAILED (exit code {code})'} in {seconds:.0f} s "
+                      f"(python3 tools/dev.py {' '.join(argv)}) -----", flush=True)
+                print(output, end="" if output.endswith("\n") else "\n", flush=True)
+                if code != 0:
+                    failed.append(name)
+
+    threads = [threading.Thread(target=lane_worker, args=(lane,)) for lane in lanes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failed
+
+
+def print_timings(timings, started):
+    print("\nwall time of each step:", flush=True)
+    for name, seconds in timings:
+        print("  %-26s %7.0f s" % (name, seconds), flush=True)
+    print("  %-26s %7.0f s" % ("total", time.monotonic() - started), flush=True)
+
+
 def test(args):
     """The whole test suite; a table of each step's wall time at the end, and on a failure."""
+    if args.changed:
+        test_changed(args)
+        return
     started = time.monotonic()
     timings = []
 
@@ -460,23 +563,48 @@ def test(args):
         finally:
             timings.append((name, time.monotonic() - began))
 
-    steps = [("set-up", setup), ("pytest", pytest, args), ("ansible-test integration", integration),
-             ("oldest libraries", oldest), ("ansible-core matrix", matrix), ("changelog", changelog), ("lint", lint),
-             ("sanity", sanity), ("galaxy", galaxy), ("docs", docs), ("execution environment", execution_environment),
-             ("benchmarks (quick)", bench, argparse.Namespace(quick=True, only=None))]
     try:
-        for name, func, *func_args in steps:
-            timed(name, func, *func_args)
+        timed("set-up", setup_all)
+        timed("pytest", pytest, args)
+        step("the other checks, in two lanes side by side (each step's output is printed when it ends)")
+        failed = run_lanes(LANES, timings)
+        if failed:
+            raise SystemExit(f"failed: {', '.join(failed)}")
     finally:
-        print("\nwall time of each step:", flush=True)
-        for name, seconds in timings:
-            print("  %-26s %7.0f s" % (name, seconds), flush=True)
-        print("  %-26s %7.0f s" % ("total", time.monotonic() - started), flush=True)
+        print_timings(timings, started)
     if args.pytest_args:
         print(f"\npassed in {time.monotonic() - started:.0f} s: pytest {' '.join(args.pytest_args)} (a part of the pytest "
               "suites, not all of them) and every other check", flush=True)
     else:
         print(f"\nall checks passed in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def test_changed(args):
+    """The inner loop: the checks that cover what changed since --base (tools/changed.py decides)."""
+    import changed  # pylint: disable=import-outside-toplevel
+
+    started = time.monotonic()
+    timings = []
+    setup()
+    chosen = changed.select(changed.changed_files(args.base))
+    step(f"changed since {args.base}: {len(chosen['files'])} files")
+    for key in ("files", "units", "pytest", "targets", "sanity"):
+        print(f"  {key}: {' '.join(chosen[key]) or '-'}", flush=True)
+    steps = [("pytest", ["pytest", "--", *chosen["pytest"], *args.pytest_args])]
+    if chosen["targets"]:
+        steps.append(("ansible-test integration", ["integration", *chosen["targets"]]))
+    if chosen["sanity"]:
+        steps.append(("sanity", ["sanity", *chosen["sanity"]]))
+    steps.append(("lint", ["lint"]))
+    steps += [(name, [name]) for name in ("changelog", "docs", "galaxy") if chosen[name]]
+    try:
+        failed = run_lanes([steps[:1], steps[1:]], timings)  # pytest waits on the emulator beside the rest
+        if failed:
+            raise SystemExit(f"failed: {', '.join(failed)}")
+    finally:
+        print_timings(timings, started)
+    print(f"\nthe checks that cover the change passed in {time.monotonic() - started:.0f} s; the full test command "
+          "(python3 tools/dev.py test) is the one CI runs", flush=True)
 
 
 def main():
@@ -486,14 +614,27 @@ def main():
     sub.add_parser("demo", help="set up, start the emulator and run the demo playbook").set_defaults(func=demo)
     p_test = sub.add_parser("test", help="set up and run the whole test suite")
     p_test.add_argument("pytest_args", nargs="*", help="pytest arguments instead of the default test folders")
+    p_test.add_argument("--changed", action="store_true",
+                        help="only the checks that cover the files changed since --base (the inner loop)")
+    p_test.add_argument("--base", default="main", help="the git ref --changed compares with (default: main)")
     p_test.set_defaults(func=test)
     p_py = sub.add_parser("pytest", help="only the pytest suites")
     p_py.add_argument("pytest_args", nargs="*")
     p_py.set_defaults(func=pytest)
-    sub.add_parser("sanity", help="only ansible-test sanity").set_defaults(func=sanity)
+    p_sanity = sub.add_parser("sanity", help="only ansible-test sanity (of the paths given, or of everything)")
+    p_sanity.add_argument("paths", nargs="*")
+    p_sanity.add_argument("--core", help="an older ansible-core release of the matrix (its .venv-core-<version>)")
+    p_sanity.set_defaults(func=lambda a: sanity(venv=core_venv(a.core) if a.core else VENV, paths=a.paths))
+    p_units = sub.add_parser("units", help="only the unit tests with an older ansible-core of the matrix")
+    p_units.add_argument("--core", required=True, choices=MATRIX)
+    p_units.set_defaults(func=lambda a: matrix_units(a.core))
+    p_mi = sub.add_parser("matrix-integration", help="the targets and the matrix's integration tests with an older ansible-core")
+    p_mi.add_argument("--core", required=True, choices=MATRIX)
+    p_mi.set_defaults(func=lambda a: matrix_integration(a.core))
     sub.add_parser("oldest", help="only the tests on the oldest requests and urllib3 claimed").set_defaults(func=oldest)
-    sub.add_parser("integration", help="only ansible-test integration (the targets, against an emulator)").set_defaults(
-        func=integration)
+    p_int = sub.add_parser("integration", help="only ansible-test integration (the targets given, or all, against an emulator)")
+    p_int.add_argument("targets", nargs="*")
+    p_int.set_defaults(func=lambda a: integration(targets=a.targets))
     p_matrix = sub.add_parser("matrix", help="sanity and unit tests on each older ansible-core claimed, integration on the oldest")
     p_matrix.add_argument("--versions", help=f"comma-separated ansible-core releases (default {','.join(MATRIX)})")
     p_matrix.set_defaults(func=matrix)

@@ -10,6 +10,8 @@ from mxpc_emulator import seed as seedmod
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLAYBOOKS = os.path.join(HERE, "playbooks")
+# The playbooks hand their result over by setting the fact test_result; this callback writes it to result_file.
+RESULT_CALLBACK = {"ANSIBLE_CALLBACK_PLUGINS": os.path.join(HERE, "callback_plugins")}
 ADMIN = "mxpc-demo-admin-0f3c9a7e51d24b6f"
 READONLY = "mxpc-demo-readonly-7d1e2b9c40a5"
 NO_MODELREPO = "mxpc-demo-nomodelrepo-3a8f6e2d19c7"
@@ -67,7 +69,7 @@ def run_playbook(emu, name, tmp_path, token=ADMIN, check=False, diff=False, verb
     run_env = dict(os.environ)
     run_env.update({"MENDIX_PRIVATE_CLOUD_URL": base_url or emu.url, "MENDIX_REPOSITORY_URL": repository_url(emu),
                     "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
-                    "MENDIX_JOB_JOURNAL_DIR": str(tmp_path / "journal")})
+                    "MENDIX_JOB_JOURNAL_DIR": str(tmp_path / "journal"), **RESULT_CALLBACK})
     if token is None:
         run_env.pop("MENDIX_PAT", None)
     else:

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from harness import ADMIN, GIT_APP, PLAYBOOKS, REV1, REV2, REV3, make_mda, packages_of, repository_url, run_playbook
+from harness import (ADMIN, GIT_APP, PLAYBOOKS, RESULT_CALLBACK, REV1, REV2, REV3, make_mda, packages_of, repository_url,
+                     run_playbook)
 
 LOST_MESSAGE = "The request was not sent again, so that no duplicate is made"
 
@@ -224,7 +225,7 @@ def start_playbook(emu, name, tmp_path, **extra_vars):
     """ansible-playbook in the background (the harness's environment and journal); finish_playbook reads its result."""
     result_file = str(tmp_path / f"bg-{name}-{time.monotonic_ns()}.json")
     env = dict(os.environ, MENDIX_PRIVATE_CLOUD_URL=emu.url, MENDIX_REPOSITORY_URL=repository_url(emu), MENDIX_PAT=ADMIN,
-               ANSIBLE_NOCOLOR="1", MENDIX_JOB_JOURNAL_DIR=str(tmp_path / "journal"))
+               ANSIBLE_NOCOLOR="1", MENDIX_JOB_JOURNAL_DIR=str(tmp_path / "journal"), **RESULT_CALLBACK)
     proc = subprocess.Popen(["ansible-playbook", "-i", "localhost,", "-c", "local", os.path.join(PLAYBOOKS, f"{name}.yml"),
                              "-e", json.dumps(dict(extra_vars, result_file=result_file))], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)

@@ -40,6 +40,8 @@ def parse_args(argv=None):
     parser.add_argument("--failed-job-status", choices=CHOICE_SETTINGS["failed_job_status"],
                         help="status of a failed job: failed (default) or created, next to its error, as the spec's example")
     parser.add_argument("--rate-limit", type=int, help="at most N API requests per minute per token, then 429 with Retry-After")
+    parser.add_argument("--rate-window", type=float, default=60,
+                        help="the rate limit's window in seconds (default 60: N requests per minute)")
     parser.add_argument("--request-log-limit", type=int, default=DEFAULT_REQUEST_LOG_LIMIT,
                         help=f"keep the newest N entries of the request log; 0 keeps all (default {DEFAULT_REQUEST_LOG_LIMIT:,})")
     parser.add_argument("--tls-cert", help="PEM certificate (chain) to serve HTTPS; needs --tls-key")
@@ -47,6 +49,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.max_page_size is not None and args.max_page_size < 1:
         parser.error("--max-page-size is 1 or more")
+    if args.rate_window <= 0:
+        parser.error("--rate-window is a number of seconds above 0")
     if args.request_log_limit < 0:
         parser.error("--request-log-limit is 0 (keep all) or more")
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -55,7 +59,8 @@ def parse_args(argv=None):
 
 
 async def serve(args, seed):
-    emulator = Emulator(args.data_dir, seed, rate_limit=args.rate_limit, request_log_limit=args.request_log_limit)
+    emulator = Emulator(args.data_dir, seed, rate_limit=args.rate_limit, request_log_limit=args.request_log_limit,
+                        rate_window=args.rate_window)
     runner = web.AppRunner(emulator.make_app(), access_log=None, handle_signals=False)
     await runner.setup()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

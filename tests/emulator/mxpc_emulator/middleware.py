@@ -38,13 +38,14 @@ NO_FAULTS = {"rate": 0.0, "kinds": list(DEFAULT_FAULT_KINDS), "seed": None, "slo
 class Middleware:
     """The emulator's middleware and authentication; mixed into Emulator, whose state it uses."""
 
-    def init_middleware(self, tokens, rate_limit, request_log_limit):
+    def init_middleware(self, tokens, rate_limit, request_log_limit, rate_window=60):
         self.tokens = {t["token"]: t for t in tokens}
         self.request_log_limit = request_log_limit or None
         self.requests = collections.deque(maxlen=self.request_log_limit)
         self.faults = dict(NO_FAULTS)
         self.fault_rng = random.Random()
         self.rate_limit = rate_limit
+        self.rate_window = rate_window
         self.windows = collections.defaultdict(collections.deque)
 
     @web.middleware
@@ -205,11 +206,12 @@ class Middleware:
             return
         now = time.monotonic()
         window = self.windows[token["name"] if token else None]
-        while window and window[0] <= now - 60:
+        while window and window[0] <= now - self.rate_window:
             window.popleft()
         if len(window) >= self.rate_limit:
-            retry = max(1, math.ceil(window[0] + 60 - now))
-            raise ApiError(429, f"Rate limit of {self.rate_limit} requests per minute exceeded; retry after {retry} seconds",
+            retry = max(1, math.ceil(window[0] + self.rate_window - now))
+            per = "minute" if self.rate_window == 60 else f"{self.rate_window:g} seconds"
+            raise ApiError(429, f"Rate limit of {self.rate_limit} requests per {per} exceeded; retry after {retry} seconds",
                            headers={"Retry-After": str(retry)})
         window.append(now)
 

@@ -20,7 +20,7 @@ from .store import Store
 class Emulator(Middleware, BuildApi, DeployApi, RepoApi, ControlApi):
     """One emulator: its store, job runner, tokens, request log, faults and rate limiter."""
 
-    def __init__(self, data_dir, seed, rate_limit=None, request_log_limit=DEFAULT_REQUEST_LOG_LIMIT):
+    def __init__(self, data_dir, seed, rate_limit=None, request_log_limit=DEFAULT_REQUEST_LOG_LIMIT, rate_window=60):
         self.seed = seed
         self.store = Store(data_dir, seed)
         self.jobs = JobRunner(self.store)
@@ -29,7 +29,7 @@ class Emulator(Middleware, BuildApi, DeployApi, RepoApi, ControlApi):
         self.edits = []  # concurrent edits of environments to make after some reads (POST /_emulator/environment-edits)
         self.trickling = set()  # environment ids whose app answers a byte a second (POST /_emulator/app-health)
         self.deploy_faults = []  # what the next environment updates do instead (POST /_emulator/deploy-faults)
-        self.init_middleware(seed["tokens"], rate_limit, request_log_limit)
+        self.init_middleware(seed["tokens"], rate_limit, request_log_limit, rate_window)
 
     def make_app(self):
         app = web.Application(middlewares=[self.api_middleware])

@@ -134,6 +134,16 @@ def test_rate_limit_per_token_with_retry_after():
         assert other("GET", f"/apps/{GIT_APP}/packages").status_code == 200
 
 
+def test_rate_window_is_the_time_the_limit_counts_over():
+    with EmulatorProcess(args=fast_args() + ["--rate-limit", "3", "--rate-window", "2"]) as emu:
+        api = Api(emu)
+        assert [api("GET", f"/apps/{GIT_APP}/packages").status_code for _attempt in range(4)] == [200, 200, 200, 429]
+        limited = api("GET", f"/apps/{GIT_APP}/packages")
+        assert int(limited.headers["Retry-After"]) <= 2 and "per 2 seconds" in limited.json()["error"]["message"]
+        time.sleep(2.2)
+        assert api("GET", f"/apps/{GIT_APP}/packages").status_code == 200
+
+
 def test_faults_narrowed_by_method_path_and_count(api):
     api.emu.control("POST", "faults", {"rate": 1, "kinds": ["503"], "methods": ["POST"], "path": "/packages/build$", "count": 2})
     assert api("GET", f"/apps/{GIT_APP}/packages").status_code == 200

@@ -10,7 +10,9 @@ from emutest import ADMIN, GIT_APP, fast_args
 from mxpc_emulator.testing import EmulatorProcess
 
 CLIENTS = 50
-SECONDS = 60
+# Long enough for every client to meet every fault kind many times (thousands of answers); the emulator measures no
+# time here, so a minute added nothing but CI time.
+SECONDS = 20
 
 
 def client_loop(base, root, stop, counts, seed):
@@ -41,7 +43,7 @@ def client_loop(base, root, stop, counts, seed):
             counts["dropped"] += 1
 
 
-def test_fifty_clients_for_a_minute_with_faults_leave_no_traceback():
+def test_fifty_clients_under_every_fault_leave_no_traceback():
     with EmulatorProcess(args=fast_args()) as emu:
         kinds = ["429", "500", "502", "503", "504", "reset", "slow", "lost_response", "truncate"]
         emu.control("POST", "faults", {"rate": 0.2, "kinds": kinds, "slow_seconds": 0.5, "seed": 7, "path": "^/(api|_files)/"})
