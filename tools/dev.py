@@ -496,53 +496,80 @@ def setup_all():
         raise SystemExit(f"set-up failed: {errors[0]}")
 
 
-# After the pytest suites, the other checks run in two lanes side by side (on two cores, most of them use one). Each
-# step is `python3 tools/dev.py <step>` with its output kept and printed whole when it ends, so the log reads step by
-# step. The four sanity runs share one lane: ansible-test builds its sanity virtual environments under
-# ~/.ansible/test on first use, and two runs must not build the same one at once.
-LANES = [
-    [("sanity", ["sanity"])] + [(f"sanity {v}", ["sanity", "--core", v]) for v in MATRIX] + [
-        ("changelog", ["changelog"]), ("galaxy", ["galaxy"])],
-    [("ansible-test integration", ["integration"]), ("oldest libraries", ["oldest"])]
-    + [(f"unit tests {v}", ["units", "--core", v]) for v in MATRIX]
-    + [(f"integration {oldest_version()}", ["matrix-integration", "--core", oldest_version()]),
-       ("lint", ["lint"]), ("docs", ["docs"]), ("execution environment", ["ee"]),
-       ("benchmarks (quick)", ["bench", "--quick"])],
+# How the test command spends two cores. The checks that are not timed (sanity on the four ansible-core releases,
+# lint, the changelog, the galaxy import, the docsite, the EE check) run in one lane at a low CPU priority beside the
+# pytest suites, in the time the tests wait on the emulator; the four sanity runs share that lane because ansible-test
+# builds its sanity virtual environments under ~/.ansible/test on first use, and two runs must not build the same one
+# at once. When the pytest suites end, the checks that run playbooks against an emulator (and so wait and time out)
+# follow in two lanes at normal priority. Each step is `python3 tools/dev.py <step>`, its output kept and printed whole
+# when it ends (after the pytest suites' own output), so the log reads step by step.
+QUIET_LANE = ([("sanity", ["sanity"])] + [(f"sanity {v}", ["sanity", "--core", v]) for v in MATRIX]
+              + [("lint", ["lint"]), ("changelog", ["changelog"]), ("galaxy", ["galaxy"]), ("docs", ["docs"]),
+                 ("execution environment", ["ee"])])
+AFTER_PYTEST = [
+    [(f"integration {oldest_version()}", ["matrix-integration", "--core", oldest_version()])]
+    + [(f"unit tests {v}", ["units", "--core", v]) for v in MATRIX],
+    [("ansible-test integration", ["integration"]), ("oldest libraries", ["oldest"]),
+     ("benchmarks (quick)", ["bench", "--quick"])],
 ]
+LOW_PRIORITY = 15
 
 
-def run_lanes(lanes, timings):
-    """Run each lane's steps one after the other, the lanes side by side; returns the names of the failed steps."""
-    failed = []
-    lock = threading.Lock()
+class Lanes:
+    """Lanes of steps run side by side, each step `python3 tools/dev.py <argv>` with its output printed whole when it
+    ends; `hold` keeps that printing back while a step prints live."""
 
-    def lane_worker(lane):
+    def __init__(self, timings):
+        self.timings = timings
+        self.failed = []
+        self.lock = threading.Lock()
+        self.threads = []
+
+    def hold(self):
+        self.lock.acquire()  # pylint: disable=consider-using-with
+
+    def release(self):
+        self.lock.release()
+
+    def start(self, lane, niceness=0):
+        thread = threading.Thread(target=self._run, args=(lane, niceness))
+        thread.start()
+        self.threads.append(thread)
+
+    def _run(self, lane, niceness):
         for name, argv in lane:
             began = time.monotonic()
             with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as log:
-                code = subprocess.run([sys.executable, os.path.abspath(__file__), *argv], stdout=log,
+                prefix = ["nice", "-n", str(niceness)] if niceness and shutil.which("nice") else []
+                code = subprocess.run([*prefix, sys.executable, os.path.abspath(__file__), *argv], stdout=log,
                                       stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
                 log.seek(0)
                 output = log.read()
             seconds = time.monotonic() - began
-            with lock:
-                timings.append((name, seconds))
+            with self.lock:
+                self.timings.append((name, seconds))
                 print(f"\n----- {name}: {'ok' if code == 0 else f'FAILED (exit code {code})'} in {seconds:.0f} s "
                       f"(python3 tools/dev.py {' '.join(argv)}) -----", flush=True)
                 print(output, end="" if output.endswith("\n") else "\n", flush=True)
                 if code != 0:
-                    failed.append(name)
+                    self.failed.append(name)
 
-    threads = [threading.Thread(target=lane_worker, args=(lane,)) for lane in lanes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return failed
+    def wait(self):
+        for thread in self.threads:
+            thread.join()
+        return self.failed
+
+
+def run_lanes(lanes, timings):
+    """Run each lane's steps one after the other, the lanes side by side; returns the names of the failed steps."""
+    runner = Lanes(timings)
+    for lane in lanes:
+        runner.start(lane)
+    return runner.wait()
 
 
 def print_timings(timings, started):
-    print("\nwall time of each step:", flush=True)
+    print("\nwall time of each step (steps in lanes overlap; the total is the command's):", flush=True)
     for name, seconds in timings:
         print("  %-26s %7.0f s" % (name, seconds), flush=True)
     print("  %-26s %7.0f s" % ("total", time.monotonic() - started), flush=True)
@@ -563,14 +590,25 @@ def test(args):
         finally:
             timings.append((name, time.monotonic() - began))
 
+    lanes = Lanes(timings)
     try:
         timed("set-up", setup_all)
-        timed("pytest", pytest, args)
-        step("the other checks, in two lanes side by side (each step's output is printed when it ends)")
-        failed = run_lanes(LANES, timings)
+        step("sanity, lint, changelog, galaxy, docs and the EE check in a lane at low priority beside the pytest suites; "
+             "their output follows the suites'")
+        lanes.start(QUIET_LANE, niceness=LOW_PRIORITY)
+        lanes.hold()
+        try:
+            timed("pytest", pytest, args)
+        finally:
+            lanes.release()
+        step("the checks that run playbooks against an emulator, in two lanes (each step's output when it ends)")
+        for lane in AFTER_PYTEST:
+            lanes.start(lane)
+        failed = lanes.wait()
         if failed:
             raise SystemExit(f"failed: {', '.join(failed)}")
     finally:
+        lanes.wait()
         print_timings(timings, started)
     if args.pytest_args:
         print(f"\npassed in {time.monotonic() - started:.0f} s: pytest {' '.join(args.pytest_args)} (a part of the pytest "

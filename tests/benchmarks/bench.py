@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -386,7 +387,7 @@ def figure_download(workdir, size_mib, repeats):
             rss["curl"].append(probe.peak_mib)
             speed["curl"].append(size / MIB / download_seconds(emu))
             checked_size(dest, size, "curl")
-    os.rmdir(landing)
+    shutil.rmtree(landing)  # with the records mx_package_download writes beside what it downloads
     ours_rss, ours_speed, curl_speed = summary(rss["ours"]), summary(speed["ours"]), summary(speed["curl"])
     return [
         {"figure": f"download {size_mib} MiB: peak RSS of the downloading process (MiB)", "ours": ours_rss,
