@@ -524,12 +524,19 @@ class Lanes:
         self.failed = []
         self.lock = threading.Lock()
         self.threads = []
+        self.held = False
+        self.pending = []
 
     def hold(self):
-        self.lock.acquire()  # pylint: disable=consider-using-with
+        with self.lock:
+            self.held = True
 
     def release(self):
-        self.lock.release()
+        with self.lock:
+            self.held = False
+            for text in self.pending:
+                print(text, end="", flush=True)
+            self.pending = []
 
     def start(self, lane, niceness=0):
         thread = threading.Thread(target=self._run, args=(lane, niceness))
@@ -546,13 +553,16 @@ class Lanes:
                 log.seek(0)
                 output = log.read()
             seconds = time.monotonic() - began
-            with self.lock:
+            text = (f"\n----- {name}: {'ok' if code == 0 else f'FAILED (exit code {code})'} in {seconds:.0f} s "
+                    f"(python3 tools/dev.py {' '.join(argv)}) -----\n" + output + ("" if output.endswith("\n") else "\n"))
+            with self.lock:  # the next step starts at once; the output waits while a step prints live
                 self.timings.append((name, seconds))
-                print(f"\n----- {name}: {'ok' if code == 0 else f'FAILED (exit code {code})'} in {seconds:.0f} s "
-                      f"(python3 tools/dev.py {' '.join(argv)}) -----", flush=True)
-                print(output, end="" if output.endswith("\n") else "\n", flush=True)
                 if code != 0:
                     self.failed.append(name)
+                if self.held:
+                    self.pending.append(text)
+                else:
+                    print(text, end="", flush=True)
 
     def wait(self):
         for thread in self.threads:
