@@ -6,6 +6,7 @@ and access to the package registries are needed.
 """
 
 import argparse
+import concurrent.futures
 import hashlib
 import os
 import re
@@ -478,22 +479,9 @@ def setup_all():
     """Every virtual environment the test command uses: .venv first, then the older ansible-core releases' and the
     oldest libraries' side by side (each is built only when its requirement files changed)."""
     setup()
-    jobs = [lambda v=v: core_venv(v) for v in MATRIX] + [oldest_venv]
-    errors = []
-
-    def worker(job):
-        try:
-            job()
-        except BaseException as exc:  # pylint: disable=broad-except
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise SystemExit(f"set-up failed: {errors[0]}")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(MATRIX) + 1) as pool:
+        for done in [pool.submit(core_venv, v) for v in MATRIX] + [pool.submit(oldest_venv)]:
+            done.result()  # the first failure ends the set-up with its message
 
 
 # How the test command spends two cores. The checks that are not timed (sanity on the four ansible-core releases,
