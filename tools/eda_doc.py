@@ -4,10 +4,11 @@ ansible-doc cannot show event sources, so the page is kept in docs/docsite/rst/ 
 `python3 tools/eda_doc.py` writes it, and a unit test fails when the page and the source disagree.
 """
 
-import ast
+import io
 import os
 import re
 import sys
+import tokenize
 
 import yaml
 
@@ -25,15 +26,25 @@ def plain(text):
 
 def constants(source):
     """The source's module-level string constants, read without importing it (it needs aiohttp, which the unit
-    tests' environments of the older ansible-core releases and the oldest libraries do not have)."""
+    tests' environments of the older ansible-core releases and the oldest libraries do not have).
+
+    Read with tokenize rather than ast: on Python 3.11 before 3.11.9, ast.parse shares its recursion counter between
+    threads, so a parse beside any thread that formats a traceback (which parses too) can fail with SystemError."""
     with open(source, encoding="utf-8") as handle:
-        tree = ast.parse(handle.read(), source)
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(handle.read()).readline)
+                  if t.type not in (tokenize.NL, tokenize.COMMENT)]
     found = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    found[target.id] = node.value.value
+    for index, token in enumerate(tokens[:-3]):
+        if token.type != tokenize.NAME or token.start[1] != 0 or tokens[index + 1].string != "=":
+            continue
+        parts, rest = [], index + 2
+        while tokens[rest].type == tokenize.STRING and not re.match(r"(?i)[rbu]*f", tokens[rest].string):
+            parts.append(tokens[rest].string)
+            rest += 1
+        if parts and tokens[rest].type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            # a string literal's token is evaluated alone, without builtins: nothing but the literal can run
+            found[token.string] = "".join(eval(compile(part, source, "eval"), {"__builtins__": {}})  # pylint: disable=eval-used
+                                          for part in parts)
     return found
 
 

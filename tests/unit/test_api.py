@@ -4,6 +4,7 @@ import os
 import tracemalloc
 
 import pytest
+from local_server import QuietServer
 from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.exceptions import MaxRetryError
 
@@ -155,7 +156,7 @@ class _FileServer(object):
                     return
                 self.wfile.write(outer.data)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -254,7 +255,7 @@ class _ScriptServer(object):
                     return
                 self.wfile.write(body)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.url = "http://127.0.0.1:%d/api/v4" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from local_server import QuietServer
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import Client
 from ansible_collections.mendix.private_cloud.plugins.module_utils._env_service import DeployFailed, check_health, health_url
@@ -61,7 +62,7 @@ class _App(object):
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.url = "http://127.0.0.1:%d/health" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -5,6 +5,7 @@ import json
 import threading
 
 import pytest
+from local_server import QuietServer
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils import _repository
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
@@ -60,7 +61,7 @@ class _RepoServer(object):
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.client = _repository.RepositoryClient("http://127.0.0.1:%d/v1" % self.server.server_port, "secret-token",
                                                    retries=0)
