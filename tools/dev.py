@@ -8,6 +8,7 @@ and access to the package registries are needed.
 import argparse
 import concurrent.futures
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,11 @@ COLLECTION_LINK = os.path.join(COLLECTIONS, "ansible_collections", "mendix", "pr
 REQUIREMENTS = [os.path.join(ROOT, "requirements.txt"), os.path.join(ROOT, "tests", "requirements.txt"),
                 os.path.join(ROOT, "tests", "emulator", "pyproject.toml")]
 SHARED_GET_PIP = os.path.join(ROOT, "..", "shared", "ci", "get_pip_offline.py")
+# Built virtual environments are kept outside the checkout, by the hash of what they were built from, so that a clean
+# clone on the same machine copies them instead of installing again; MXPC_DEV_CACHE moves the cache, and deleting it
+# only costs the next set-up its installs.
+CACHE = os.environ.get("MXPC_DEV_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "mendix-private-cloud", "venvs")
+CACHE_KEEP = 3  # environments kept per name (.venv, .venv-core-2.16, ...): the newest by use
 DEMO_TOKEN = "mxpc-demo-admin-0f3c9a7e51d24b6f"
 
 
@@ -72,30 +78,129 @@ def setup(full=True):
     full_path = os.path.join(VENV, ".requirements.sha256")
     lean_path = os.path.join(VENV, ".requirements-demo.sha256")
 
-    def current(path):
-        return open(path, encoding="utf-8").read().strip() if os.path.exists(path) else None
-
-    have_full = current(full_path) == full_stamp
-    if not have_full and (full or current(lean_path) != lean_stamp):
+    def build_full():
         if not os.path.exists(PY):
             run([sys.executable, "-m", "venv", VENV])
+        step("setting up .venv (the test tools, ansible-core, requests and the emulator)")
+        run([PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS[0], "-r",
+             REQUIREMENTS[1], "-e", os.path.join(ROOT, "tests", "emulator")])
+
+    def build_lean():
+        if not os.path.exists(PY):
+            run([sys.executable, "-m", "venv", VENV])
+        step("setting up .venv for the demo (ansible-core, requests and the emulator only)")
+        run([PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS[0], core_pin(),
+             "-e", os.path.join(ROOT, "tests", "emulator")])
+
+    if _read_stamp(full_path) != full_stamp:
         if full:
-            step("setting up .venv (the test tools, ansible-core, requests and the emulator)")
-            run([PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS[0], "-r",
-                 REQUIREMENTS[1], "-e", os.path.join(ROOT, "tests", "emulator")])
-            stamp, path = full_stamp, full_path
-        else:
-            step("setting up .venv for the demo (ansible-core, requests and the emulator only)")
-            run([PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS[0], core_pin(),
-                 "-e", os.path.join(ROOT, "tests", "emulator")])
-            stamp, path = lean_stamp, lean_path
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(stamp + "\n")
+            cached_venv(VENV, full_stamp, full_path, build_full)
+        elif _read_stamp(lean_path) != lean_stamp:
+            cached_venv(VENV, lean_stamp, lean_path, build_lean)
     os.makedirs(os.path.dirname(COLLECTION_LINK), exist_ok=True)
-    if not os.path.islink(COLLECTION_LINK):
+    if os.path.lexists(COLLECTION_LINK) and os.path.realpath(COLLECTION_LINK) != os.path.realpath(ROOT):
+        os.remove(COLLECTION_LINK)
+    if not os.path.lexists(COLLECTION_LINK):
         os.symlink(ROOT, COLLECTION_LINK)
     if full:
         java()
+
+
+def _read_stamp(path):
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return handle.read().strip()
+
+
+def cached_venv(venv, stamp, stamp_path, build):
+    """Make `venv` the environment of `stamp`: left as it is when its stamp file says so; else a copy of the one built
+    for the same stamp and Python before (by this checkout or another), with the absolute paths in its scripts and
+    files moved to this checkout; else built by `build()` here and then kept in the cache for the next clone."""
+    if _read_stamp(stamp_path) == stamp:
+        return
+    name = os.path.basename(venv)
+    key = hashlib.sha256("\0".join((stamp, sys.version, os.path.realpath(sys.executable))).encode()).hexdigest()[:20]
+    kept = os.path.join(CACHE, f"{name}-{key}")
+    if os.path.exists(os.path.join(kept, ".origin.json")):
+        step(f"{name} copied from the cache of built environments ({kept})")
+        _restore_venv(kept, venv)
+    else:
+        build()
+        with open(stamp_path, "w", encoding="utf-8") as handle:
+            handle.write(stamp + "\n")
+        _keep_venv(venv, kept)
+    if _read_stamp(stamp_path) != stamp:
+        raise SystemExit(f"{name} does not have the requirements it was set up with: delete it and {CACHE}, run again")
+
+
+def _keep_venv(venv, kept):
+    """Copy a freshly built `venv` into the cache, with the list of the files that name this checkout's path."""
+    marker = ROOT.encode()
+    files = []
+    for folder, dirs, names in os.walk(venv):
+        if folder == venv and "collections" in dirs:
+            dirs.remove("collections")  # the collection's link is the checkout's own
+        for file_name in names:
+            path = os.path.join(folder, file_name)
+            if file_name.endswith(".pyc") or os.path.islink(path):
+                continue
+            with open(path, "rb") as handle:
+                if marker in handle.read():
+                    files.append(os.path.relpath(path, venv))
+    os.makedirs(CACHE, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=os.path.basename(kept) + ".", dir=CACHE)
+    try:
+        shutil.copytree(venv, os.path.join(staging, "venv"), symlinks=True,
+                        ignore=lambda folder, names: ["collections"] if folder == venv else [])
+        with open(os.path.join(staging, "venv", ".origin.json"), "w", encoding="utf-8") as handle:
+            json.dump({"root": ROOT, "files": files}, handle)
+        try:
+            os.rename(os.path.join(staging, "venv"), kept)
+        except OSError:
+            pass  # another checkout kept the same environment first
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    name = os.path.basename(venv) + "-"
+    same = sorted((e for e in os.listdir(CACHE) if e.startswith(name) and len(e) == len(name) + 20),
+                  key=lambda e: os.path.getmtime(os.path.join(CACHE, e)), reverse=True)
+    for old in same[CACHE_KEEP:]:
+        shutil.rmtree(os.path.join(CACHE, old), ignore_errors=True)
+
+
+def _link_or_copy(src, dst):
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _restore_venv(kept, venv):
+    """Replace `venv` by a copy of the cached one, its files that named the building checkout naming this one."""
+    with open(os.path.join(kept, ".origin.json"), encoding="utf-8") as handle:
+        origin = json.load(handle)
+    os.utime(kept)  # the newest by use stays in the cache
+    staging = venv + ".copying"
+    shutil.rmtree(staging, ignore_errors=True)
+    # Hard links where the cache and the checkout share a file system: nothing writes into an installed file in place
+    # (pip and Python's byte-code cache replace files), and the files rewritten below are unlinked first.
+    shutil.copytree(kept, staging, symlinks=True, copy_function=_link_or_copy,
+                    ignore=lambda folder, names: [".origin.json"] if folder == kept else [])
+    old, new = origin["root"].encode(), ROOT.encode()
+    for rel in origin["files"]:
+        path = os.path.join(staging, rel)
+        with open(path, "rb") as handle:
+            data = handle.read()
+        mode = os.stat(path).st_mode
+        os.remove(path)
+        with open(path, "wb") as handle:
+            os.chmod(path, mode)
+            handle.write(data.replace(old + b"/", new + b"/").replace(old + b"\n", new + b"\n"))
+    if os.path.islink(venv) or os.path.isfile(venv):
+        os.remove(venv)
+    else:
+        shutil.rmtree(venv, ignore_errors=True)
+    os.rename(staging, venv)
 
 
 def java():
@@ -264,16 +369,15 @@ def core_venv(version):
     venv = os.path.join(ROOT, f".venv-core-{version}")
     python = os.path.join(venv, "bin", "python")
     wanted = [f"ansible-core=={version}.*", "-r", REQUIREMENTS[0], "pytest", "pytest-xdist", "pytest-timeout"]
-    stamp = _stamp(REQUIREMENTS[0], " ".join(wanted))
-    stamp_path = os.path.join(venv, ".requirements.sha256")
-    current = open(stamp_path, encoding="utf-8").read().strip() if os.path.exists(stamp_path) else None
-    if current != stamp:
+    stamp = _stamp(REQUIREMENTS[0], " ".join(wanted).replace(ROOT, "."))  # the same in every checkout
+
+    def build():
         step(f"setting up {os.path.basename(venv)}")
         if not os.path.exists(python):
             run([sys.executable, "-m", "venv", venv])
         run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *wanted])
-        with open(stamp_path, "w", encoding="utf-8") as handle:
-            handle.write(stamp + "\n")
+
+    cached_venv(venv, stamp, os.path.join(venv, ".requirements.sha256"), build)
     return venv
 
 
@@ -338,17 +442,15 @@ OLDEST_INTEGRATION = ["tests/integration/test_faults.py", "tests/integration/tes
 
 def oldest_venv():
     """.venv-oldest: the oldest requests and urllib3 of tests/requirements-oldest.txt."""
-    with open(OLDEST_REQUIREMENTS, "rb") as handle:
-        stamp = hashlib.sha256(handle.read()).hexdigest()
-    stamp_path = os.path.join(OLDEST_VENV, ".requirements.sha256")
+    stamp = _stamp(OLDEST_REQUIREMENTS)
     python = os.path.join(OLDEST_VENV, "bin", "python")
-    current = open(stamp_path, encoding="utf-8").read().strip() if os.path.exists(stamp_path) else None
-    if current != stamp:
+
+    def build():
         if not os.path.exists(python):
             run([sys.executable, "-m", "venv", OLDEST_VENV])
         run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", OLDEST_REQUIREMENTS])
-        with open(stamp_path, "w", encoding="utf-8") as handle:
-            handle.write(stamp + "\n")
+
+    cached_venv(OLDEST_VENV, stamp, os.path.join(OLDEST_VENV, ".requirements.sha256"), build)
     return python
 
 
