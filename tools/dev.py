@@ -591,20 +591,24 @@ def setup_all():
 # judged) run in one lane at a low CPU priority beside the
 # pytest suites, in the time the tests wait on the emulator; the four sanity runs share that lane because ansible-test
 # builds its sanity virtual environments under ~/.ansible/test on first use, and two runs must not build the same one
-# at once. When the pytest suites end, the checks that run playbooks against an emulator (and so wait and time out)
-# follow in two lanes at normal priority. Each step is `python3 tools/dev.py <step>`, its output kept and printed whole
+# at once. The checks that run playbooks against an emulator (and so wait and time out) follow, in AFTER_PYTEST's
+# groups. Each step is `python3 tools/dev.py <step>`, its output kept and printed whole
 # when it ends (after the pytest suites' own output), so the log reads step by step.
 QUIET_LANE = ([("sanity", ["sanity"])] + [(f"sanity {v}", ["sanity", "--core", v]) for v in MATRIX]
               + [("lint", ["lint"]), ("changelog", ["changelog"]), ("galaxy", ["galaxy"]), ("docs", ["docs"]),
                  ("execution environment", ["ee"]),
                  # the quick benchmarks show that every figure can be taken; their numbers are not judged
                  ("benchmarks (quick)", ["bench", "--quick"])])
+# The checks that run playbooks against an emulator, in groups taken longest first by whichever lane is free: the
+# quiet lane once its own steps are done (while the pytest suites still run, so at a mild priority), and two lanes
+# once the pytest suites end.
 AFTER_PYTEST = [
     [(f"integration {oldest_version()}", ["matrix-integration", "--core", oldest_version()]),
      (f"unit tests {MATRIX[0]}", ["units", "--core", MATRIX[0]])],
-    [("ansible-test integration", ["integration"]), ("oldest libraries", ["oldest"])]
-    + [(f"unit tests {v}", ["units", "--core", v]) for v in MATRIX[1:]],
+    [("oldest libraries", ["oldest"]), (f"unit tests {MATRIX[2]}", ["units", "--core", MATRIX[2]])],
+    [("ansible-test integration", ["integration"]), (f"unit tests {MATRIX[1]}", ["units", "--core", MATRIX[1]])],
 ]
+BESIDE_PYTEST_PRIORITY = 5
 LOW_PRIORITY = 15
 
 
@@ -631,31 +635,20 @@ class Lanes:
                 print(text, end="", flush=True)
             self.pending = []
 
-    def start(self, lane, niceness=0):
-        thread = threading.Thread(target=self._run, args=(lane, niceness))
+    def start(self, lane, niceness=0, then=None, then_niceness=0):
+        """Run the lane's steps, then groups of steps taken from the shared list `then` until it is empty."""
+        thread = threading.Thread(target=self._lane, args=(lane, niceness, then, then_niceness))
         thread.start()
         self.threads.append(thread)
 
-    def _run(self, lane, niceness):
-        for name, argv in lane:
-            began = time.monotonic()
-            with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as log:
-                prefix = ["nice", "-n", str(niceness)] if niceness and shutil.which("nice") else []
-                code = subprocess.run([*prefix, sys.executable, os.path.abspath(__file__), *argv], stdout=log,
-                                      stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
-                log.seek(0)
-                output = log.read()
-            seconds = time.monotonic() - began
-            text = (f"\n----- {name}: {'ok' if code == 0 else f'FAILED (exit code {code})'} in {seconds:.0f} s "
-                    f"(python3 tools/dev.py {' '.join(argv)}) -----\n" + output + ("" if output.endswith("\n") else "\n"))
-            with self.lock:  # the next step starts at once; the output waits while a step prints live
-                self.timings.append((name, seconds))
-                if code != 0:
-                    self.failed.append(name)
-                if self.held:
-                    self.pending.append(text)
-                else:
-                    print(text, end="", flush=True)
+    def _lane(self, lane, niceness, then, then_niceness):
+        self._run(lane, niceness)
+        while then is not None:
+            with self.lock:
+                if not then:
+                    return
+                group = then.pop(0)
+            self._run(group, then_niceness)
 
     def wait(self):
         for thread in self.threads:
@@ -698,15 +691,20 @@ def test(args):
         timed("set-up", setup_all)
         step("sanity, lint, changelog, galaxy, docs, the EE check and the quick benchmarks in a lane at low priority "
              "beside the pytest suites; their output follows the suites'")
-        lanes.start(QUIET_LANE, niceness=LOW_PRIORITY)
+        queue = [list(group) for group in AFTER_PYTEST]
+        lanes.start(QUIET_LANE, niceness=LOW_PRIORITY, then=queue, then_niceness=BESIDE_PYTEST_PRIORITY)
         lanes.hold()
         try:
             timed("pytest", pytest, args)
+        except BaseException:
+            with lanes.lock:
+                queue.clear()  # what has not started does not start: the failure is reported now
+            raise
         finally:
             lanes.release()
-        step("the checks that run playbooks against an emulator, in two lanes (each step's output when it ends)")
-        for lane in AFTER_PYTEST:
-            lanes.start(lane)
+        step("the checks that run playbooks against an emulator, in lanes (each step's output when it ends)")
+        for _ in range(2):
+            lanes.start([], then=queue)
         failed = lanes.wait()
         if failed:
             raise SystemExit(f"failed: {', '.join(failed)}")
