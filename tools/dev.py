@@ -642,13 +642,39 @@ class Lanes:
         self.threads.append(thread)
 
     def _lane(self, lane, niceness, then, then_niceness):
-        self._run(lane, niceness)
-        while then is not None:
+        try:
+            self._run(lane, niceness)
+            while then is not None:
+                with self.lock:
+                    if not then:
+                        return
+                    group = then.pop(0)
+                self._run(group, then_niceness)
+        except BaseException as error:  # a lane that breaks fails the command, it does not vanish
             with self.lock:
-                if not then:
-                    return
-                group = then.pop(0)
-            self._run(group, then_niceness)
+                self.failed.append(f"a lane ({type(error).__name__}: {error})")
+            raise
+
+    def _run(self, lane, niceness):
+        for name, argv in lane:
+            began = time.monotonic()
+            with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as log:
+                prefix = ["nice", "-n", str(niceness)] if niceness and shutil.which("nice") else []
+                code = subprocess.run([*prefix, sys.executable, os.path.abspath(__file__), *argv], stdout=log,
+                                      stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
+                log.seek(0)
+                output = log.read()
+            seconds = time.monotonic() - began
+            text = (f"\n----- {name}: {'ok' if code == 0 else f'FAILED (exit code {code})'} in {seconds:.0f} s "
+                    f"(python3 tools/dev.py {' '.join(argv)}) -----\n" + output + ("" if output.endswith("\n") else "\n"))
+            with self.lock:  # the next step starts at once; the output waits while a step prints live
+                self.timings.append((name, seconds))
+                if code != 0:
+                    self.failed.append(name)
+                if self.held:
+                    self.pending.append(text)
+                else:
+                    print(text, end="", flush=True)
 
     def wait(self):
         for thread in self.threads:
