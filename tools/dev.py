@@ -729,7 +729,7 @@ def test(args):
         finally:
             lanes.release()
         step("the checks that run playbooks against an emulator, in lanes (each step's output when it ends)")
-        for _ in range(2):
+        for dummy in range(2):
             lanes.start([], then=queue)
         failed = lanes.wait()
         if failed:
