@@ -402,7 +402,7 @@ def matrix_integration(version):
     bin_dir = os.path.join(venv, "bin")
     env = tool_env(PATH=bin_dir + os.pathsep + BIN + os.pathsep + os.environ.get("PATH", ""),
                    ANSIBLE_PYTHON_INTERPRETER=os.path.join(bin_dir, "python"))
-    run([PY, "-m", "pytest", "-c", os.path.join(ROOT, "tests", "pytest.ini"), "--rootdir", ROOT, "-q", "-n", WAITING_WORKERS,
+    run([PY, "-m", "pytest", "-c", os.path.join(ROOT, "tests", "pytest.ini"), "--rootdir", ROOT, "-q", "-n", "2",
          *MATRIX_INTEGRATION], env=env)
 
 
@@ -469,7 +469,7 @@ def oldest(_args=None):
     print(f"requests {found[0]}, urllib3 {found[1]}", flush=True)
     ini = ["-c", os.path.join(ROOT, "tests", "pytest.ini"), "--rootdir", ROOT]
     run([python, "-m", "pytest", *ini, "tests/unit"], env=tool_env())
-    run([PY, "-m", "pytest", *ini, "-n", WAITING_WORKERS, *OLDEST_INTEGRATION], env=tool_env(ANSIBLE_PYTHON_INTERPRETER=python))
+    run([PY, "-m", "pytest", *ini, *OLDEST_INTEGRATION], env=tool_env(ANSIBLE_PYTHON_INTERPRETER=python))
 
 
 def changelog(_args=None):
@@ -588,26 +588,20 @@ def setup_all():
 
 # How the test command spends two cores. The checks that are not timed (sanity on the four ansible-core releases,
 # lint, the changelog, the galaxy import, the docsite, the EE check, the quick benchmarks, whose figures are not
-# judged) run in two lanes at a low CPU priority beside the
-# pytest suites, in the time the tests wait on the emulator; the four sanity runs share a lane because ansible-test
+# judged) run in one lane at a low CPU priority beside the
+# pytest suites, in the time the tests wait on the emulator; the four sanity runs share that lane because ansible-test
 # builds its sanity virtual environments under ~/.ansible/test on first use, and two runs must not build the same one
 # at once. The checks that run playbooks against an emulator (and so wait and time out) follow, in AFTER_PYTEST's
 # groups. Each step is `python3 tools/dev.py <step>`, its output kept and printed whole
 # when it ends (after the pytest suites' own output), so the log reads step by step.
-QUIET_LANES = [
-    [("sanity", ["sanity"])] + [(f"sanity {v}", ["sanity", "--core", v]) for v in MATRIX]
-    + [("lint", ["lint"]), ("changelog", ["changelog"]), ("galaxy", ["galaxy"]), ("docs", ["docs"]),
-       ("execution environment", ["ee"])],
-    # the quick benchmarks show that every figure can be taken (their numbers are not judged); they mostly wait on the
-    # emulator's jobs, so they have a lane of their own beside the CPU-bound checks
-    [("benchmarks (quick)", ["bench", "--quick"])],
-]
-# The integration suites that run outside the pytest step (the matrix's, the oldest libraries') mostly wait on the
-# emulator: three workers on two cores.
-WAITING_WORKERS = "3"
-# The checks that run playbooks against an emulator, in groups taken longest first by whichever lane is free: a quiet
-# lane once its own steps are done (while the pytest suites still run, so at a mild priority), and two lanes once the
-# pytest suites end.
+QUIET_LANE = ([("sanity", ["sanity"])] + [(f"sanity {v}", ["sanity", "--core", v]) for v in MATRIX]
+              + [("lint", ["lint"]), ("changelog", ["changelog"]), ("galaxy", ["galaxy"]), ("docs", ["docs"]),
+                 ("execution environment", ["ee"]),
+                 # the quick benchmarks show that every figure can be taken; their numbers are not judged
+                 ("benchmarks (quick)", ["bench", "--quick"])])
+# The checks that run playbooks against an emulator, in groups taken longest first by whichever lane is free: the
+# quiet lane once its own steps are done (while the pytest suites still run, so at a mild priority), and two lanes
+# once the pytest suites end.
 AFTER_PYTEST = [
     [(f"integration {oldest_version()}", ["matrix-integration", "--core", oldest_version()]),
      (f"unit tests {MATRIX[0]}", ["units", "--core", MATRIX[0]])],
@@ -721,11 +715,10 @@ def test(args):
     lanes = Lanes(timings)
     try:
         timed("set-up", setup_all)
-        step("sanity, lint, changelog, galaxy, docs, the EE check and the quick benchmarks in two lanes at low priority "
+        step("sanity, lint, changelog, galaxy, docs, the EE check and the quick benchmarks in a lane at low priority "
              "beside the pytest suites; their output follows the suites'")
         queue = [list(group) for group in AFTER_PYTEST]
-        for lane in QUIET_LANES:
-            lanes.start(lane, niceness=LOW_PRIORITY, then=queue, then_niceness=BESIDE_PYTEST_PRIORITY)
+        lanes.start(QUIET_LANE, niceness=LOW_PRIORITY, then=queue, then_niceness=BESIDE_PYTEST_PRIORITY)
         lanes.hold()
         try:
             timed("pytest", pytest, args)
