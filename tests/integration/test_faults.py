@@ -132,14 +132,15 @@ def test_the_limit_of_trusting_429_and_503_a_proxy_that_acted_first_can_make_two
 
 def test_a_quick_rerun_after_a_lost_answer_and_a_kill_sends_nothing_again(emu, tmp_path):
     """The intent log: the first run is stopped while it watches for the package of a build whose answer was lost (a
-    gateway's 502 after the API acted) - as a kill between send and record would leave it. The re-run, a moment later,
-    finds the intent and watches instead of sending: one POST in all."""
-    emu.control("POST", "settings", {"build_seconds": 6})
+    gateway's 502 after the API acted) - as a kill between send and record would leave it. The re-run finds the intent
+    and watches instead of sending: one POST in all. The build stays running until the re-run has looked (the
+    emulator's clock is the test's, not the machine's speed), then ends."""
+    emu.control("POST", "settings", {"build_seconds": 600})
     emu.control("POST", "faults", {"rate": 1, "kinds": ["acted_502"], "methods": ["POST"], "path": "/packages/build$",
                                    "count": 1})
     first = start_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV2, wait_timeout=120)
     try:
-        for _attempt in range(200):
+        for _attempt in range(600):
             if posts(emu, "/packages/build"):
                 break
             time.sleep(0.05)
@@ -147,11 +148,18 @@ def test_a_quick_rerun_after_a_lost_answer_and_a_kill_sends_nothing_again(emu, t
         kill_tree(first.pid)  # the playbook and its module (in a session of its own): nothing after the send is recorded
         first.wait(30)
     assert len(posts(emu, "/packages/build")) == 1
-    rerun = run_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV2, wait_timeout=60)
-    assert rerun.rc == 0, rerun
-    assert any("An earlier task sent this build request" in w for w in rerun.result.get("warnings", [])), rerun.result
+    looked = len(emu.requests())
+    rerun = start_playbook(emu, "build", tmp_path, app_id=GIT_APP, branch="main", revision=REV2, wait_timeout=120)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not [r for r in emu.requests()[looked:]
+                                               if r["method"] == "GET" and r["path"].endswith("/packages")]:
+        time.sleep(0.05)
+    emu.control("POST", "jobs/finish")  # the build ends once the re-run is watching
+    result = finish_playbook(rerun)
+    assert result["failed"] is False, result
+    assert any("An earlier task sent this build request" in w for w in result.get("warnings", [])), result
     assert len(posts(emu, "/packages/build")) == 1
-    assert [p["id"] for p in packages_of(emu)] == [rerun.result["package_id"]]
+    assert [p["id"] for p in packages_of(emu)] == [result["package_id"]]
 
 
 def test_two_concurrent_identical_builds_sharing_a_journal_make_one(emu, tmp_path):
