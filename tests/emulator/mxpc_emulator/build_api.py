@@ -12,7 +12,7 @@ from aiohttp import http_exceptions, web
 
 from . import seed as seedmod
 from .common import API, CHUNK, VERSION_RE, ApiError, _bool_query, _discard, _file_chunks, _int_query, _is_uuid, validation_error
-from .store import ENVIRONMENT_JOBS
+from .store import ENVIRONMENT_JOBS, PLATFORM_JOBS
 
 
 def add_routes(router, emu):
@@ -72,7 +72,7 @@ class BuildApi:
         if row is None:
             message = f"Job {request.match_info['jobId']} could not be found"
             raise ApiError(404, message, [("Validation", message)])
-        if row["kind"] in ENVIRONMENT_JOBS:
+        if row["kind"] in ENVIRONMENT_JOBS + PLATFORM_JOBS:
             self.authorize(request, any_of=[seedmod.SCOPE_DEPLOY_READ, seedmod.SCOPE_DEPLOY_WRITE])
         else:
             self.authorize(request, any_of=[seedmod.SCOPE_BUILD_READ, seedmod.SCOPE_BUILD_WRITE])

@@ -9,6 +9,7 @@ from aiohttp import web
 API = "/api/v4"
 FILES = "/_files/"
 APPS = "/_apps/"  # the environments' apps, as their users reach them
+CDN = "/_cdn/"  # files the API redirects to (mxpc-cli), as a CDN serves them: no token
 VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 CHUNK = 1024 * 1024
 

@@ -9,6 +9,7 @@ import time
 from aiohttp import web
 
 from . import repo_api
+from .cluster_api import fingerprint
 from . import seed as seedmod
 from .middleware import FAULT_KINDS, NO_FAULTS
 
@@ -30,6 +31,7 @@ def add_routes(router, emu):
     router.add_post(CONTROL + "/commits", emu.control_add_commit)
     router.add_post(CONTROL + "/app-health", emu.control_app_health)
     router.add_get(CONTROL + "/environments", emu.control_environments)
+    router.add_get(CONTROL + "/namespaces", emu.control_namespaces)
     router.add_post(CONTROL + "/environment-edits", emu.control_environment_edit)
     router.add_post(CONTROL + "/deploy-faults", emu.control_deploy_fault)
 
@@ -129,6 +131,11 @@ class ControlApi:
 
     async def control_environments(self, _request):
         return web.json_response(self.store.environment_states())
+
+    async def control_namespaces(self, _request):
+        """Every namespace: its cluster and the SHA-256 of its stored secret (the secret itself is shown nowhere)."""
+        return web.json_response([{"namespaceId": ns_id, "clusterId": cluster_id, "secret": fingerprint(secret)}
+                                  for ns_id, (cluster_id, secret) in sorted(self.store.namespace_secrets().items())])
 
     async def control_environment_edit(self, request):
         """An edit by someone else, made right after the environment's manifest was read `afterReads` times (1: the

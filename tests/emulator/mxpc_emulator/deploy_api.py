@@ -165,7 +165,7 @@ class DeployApi:
         namespace_id = None
         if not problems:
             provider = body["environment"]["provider"]
-            namespace_id = self.store.namespaces.get((provider["clusterId"], provider["namespace"]))
+            namespace_id = self.store.namespace_by_name(provider["clusterId"], provider["namespace"])
             if namespace_id is None:
                 problems.append(("environment.provider.namespace", f"cluster {provider['clusterId']} has no namespace "
                                                                    f"named {provider['namespace']!r}"))

@@ -10,6 +10,7 @@ import time
 import uuid
 
 from . import mda
+from . import cluster_api
 from .store import merge_manifest, new_manifest, resolve_revision, take_secrets
 
 
@@ -182,4 +183,59 @@ class JobRunner:
 
     def _finish_delete_env(self, row, app, params):
         self.store.delete_environment(app["id"], params["namespace_id"], params["env_id"])
+        return "finished", None, None, None
+
+    # ------------------------------------------------------------------ clusters and namespaces
+    def _finish_create_cluster(self, _row, _app, params):
+        cluster = cluster_api.new_cluster(params["manifest"])
+        if self.store.get_cluster(cluster["clusterId"]) is not None:
+            return "failed", None, {"code": 400, "message": f"A cluster with id {cluster['clusterId']} already exists: cluster "
+                                                            "ids must be unique; choose another id."}, None
+        self.store.insert_cluster(cluster)
+        return "finished", None, None, None
+
+    def _finish_update_cluster(self, _row, _app, params):
+        stored = self.store.get_cluster(params["cluster_id"])
+        if stored is None:
+            return "failed", None, {"code": 404, "message": f"Cluster {params['cluster_id']} could not be found"}, None
+        self.store.update_cluster(cluster_api.updated_cluster(stored, params["manifest"]))
+        return "finished", None, None, None
+
+    def _finish_delete_cluster(self, _row, _app, params):
+        left = self.store.list_namespaces(params["cluster_id"])
+        if left:
+            names = ", ".join(n["name"] for n in left)
+            return "failed", None, {"code": 400, "message": f"The cluster still has namespaces ({names}): delete them first."}, None
+        self.store.delete_cluster(params["cluster_id"])
+        return "finished", None, None, None
+
+    def _finish_create_namespace(self, _row, _app, params):
+        body, cluster_id = params["manifest"], params["cluster_id"]
+        namespace = cluster_api.new_namespace(body)
+        if self.store.get_cluster(cluster_id) is None:
+            return "failed", None, {"code": 404, "message": f"Cluster {cluster_id} could not be found"}, None
+        if self.store.namespace_exists(namespace["namespaceId"]):
+            return "failed", None, {"code": 400, "message": f"A namespace with id {namespace['namespaceId']} already exists: "
+                                                            "namespace ids must be unique; choose another id."}, None
+        if self.store.namespace_by_name(cluster_id, namespace["name"]) is not None:
+            return "failed", None, {"code": 400, "message": f"The cluster already has a namespace named {namespace['name']}."}, None
+        self.store.insert_namespace(cluster_id, namespace, body["namespace"]["secret"])
+        return "finished", None, None, None
+
+    def _finish_update_namespace(self, _row, _app, params):
+        stored = self.store.get_namespace(params["cluster_id"], params["namespace_id"])
+        if stored is None:
+            return "failed", None, {"code": 404, "message": f"Namespace {params['namespace_id']} could not be found"}, None
+        given = params["manifest"]["namespace"]["secret"]
+        self.store.update_namespace(cluster_api.updated_namespace(stored, params["manifest"]),
+                                    None if given == cluster_api.SECRET_SHOWN else given)
+        return "finished", None, None, None
+
+    def _finish_delete_namespace(self, _row, _app, params):
+        left = self.store.namespace_environments(params["namespace_id"])
+        if left:
+            names = ", ".join(env_id for _app_id, env_id, _name in left)
+            return "failed", None, {"code": 400, "message": f"The namespace still has environments ({names}): delete them "
+                                                            "first."}, None
+        self.store.delete_namespace(params["namespace_id"])
         return "finished", None, None, None

@@ -12,7 +12,7 @@ import time
 
 from aiohttp import web
 
-from .common import API, APPS, FILES, ApiError, _is_uuid
+from .common import API, APPS, CDN, FILES, ApiError, _is_uuid
 from .repo_api import REPO, RepoError
 
 # Faults named by a status answer it before the request is carried out. The acted_ ones carry the request out first and
@@ -50,8 +50,9 @@ class Middleware:
 
     @web.middleware
     async def api_middleware(self, request, handler):
-        # download URLs and the environments' apps: logged and open to faults, but not the API (no token, no rate limit)
-        download = request.path.startswith(FILES) or request.path.startswith(APPS)
+        # download URLs (packages, mxpc-cli) and the environments' apps: logged and open to faults, but not the API (no
+        # token, no rate limit)
+        download = request.path.startswith((FILES, APPS, CDN))
         repo = request.path.startswith(REPO + "/")
         if not download and not repo and not request.path.startswith(API + "/") and request.path != API:
             return await handler(request)

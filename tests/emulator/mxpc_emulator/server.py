@@ -1,14 +1,16 @@
 """The emulator: one aiohttp application made of the API route modules, the middleware and the control API.
 
 Layout: common.py (paths, error envelope), middleware.py (request log, faults, rate limit, authentication),
-build_api.py, deploy_api.py and repo_api.py (one module of routes per API: Build, Deploy, App Repository), control.py (/_emulator/), store.py (state) and
+build_api.py, deploy_api.py, cluster_api.py and repo_api.py (the routes of the Build API, the Deploy API's environments, the
+Deploy API's clusters, namespaces, apps and mxpc-cli, the App Repository API), control.py (/_emulator/), store.py (state) and
 jobs.py (the job runner).
 """
 
 from aiohttp import web
 
-from . import build_api, control, deploy_api, repo_api
+from . import build_api, cluster_api, control, deploy_api, repo_api
 from .build_api import BuildApi
+from .cluster_api import ClusterApi
 from .control import ControlApi
 from .deploy_api import DeployApi
 from .jobs import JobRunner
@@ -17,7 +19,7 @@ from .repo_api import RepoApi
 from .store import Store
 
 
-class Emulator(Middleware, BuildApi, DeployApi, RepoApi, ControlApi):
+class Emulator(Middleware, BuildApi, DeployApi, ClusterApi, RepoApi, ControlApi):
     """One emulator: its store, job runner, tokens, request log, faults and rate limiter."""
 
     def __init__(self, data_dir, seed, rate_limit=None, request_log_limit=DEFAULT_REQUEST_LOG_LIMIT, rate_window=60):
@@ -35,6 +37,7 @@ class Emulator(Middleware, BuildApi, DeployApi, RepoApi, ControlApi):
         app = web.Application(middlewares=[self.api_middleware])
         build_api.add_routes(app.router, self)
         deploy_api.add_routes(app.router, self)
+        cluster_api.add_routes(app.router, self)
         repo_api.add_routes(app.router, self)
         control.add_routes(app.router, self)
         app.on_startup.append(self.jobs.start)

@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS starts (
     app_id TEXT NOT NULL, namespace_id TEXT NOT NULL, env_id TEXT NOT NULL, package_id TEXT NOT NULL, due_ts REAL NOT NULL,
     outcome TEXT NOT NULL, PRIMARY KEY (app_id, namespace_id, env_id)
 );
+CREATE TABLE IF NOT EXISTS clusters (id TEXT PRIMARY KEY, manifest TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS namespaces (
+    id TEXT PRIMARY KEY, cluster_id TEXT NOT NULL, manifest TEXT NOT NULL, secret TEXT NOT NULL, seq INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS environments (
     app_id TEXT NOT NULL, namespace_id TEXT NOT NULL, env_id TEXT NOT NULL, manifest TEXT NOT NULL,
     secrets TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (app_id, namespace_id, env_id)
@@ -49,9 +53,19 @@ DETAILS = {
     "deploy": "Request to update environment.",
     "create_env": "Request to create environment.",
     "delete_env": "Request to delete environment.",
+    "create_cluster": "Request to create cluster.",
+    "update_cluster": "Request to update cluster.",
+    "delete_cluster": "Request to delete cluster.",
+    "create_namespace": "Request to create namespace.",
+    "update_namespace": "Request to update namespace.",
+    "delete_namespace": "Request to delete namespace.",
 }
 # The setting that times each kind of job.
 SECONDS_SETTING = {"create_env": "deploy_seconds", "delete_env": "deploy_seconds"}
+SECONDS_SETTING.update((f"{verb}_{what}", "deploy_seconds") for verb in ("create", "update", "delete")
+                       for what in ("cluster", "namespace"))
+# Jobs of the platform beneath the environments: their job GET needs the Deploy API's scopes too.
+PLATFORM_JOBS = tuple(kind for kind in SECONDS_SETTING if kind.endswith(("_cluster", "_namespace")))
 # Jobs that change an environment: while one is pending, its container state is Processing.
 ENVIRONMENT_JOBS = ("deploy", "create_env", "delete_env")
 # Runtime secrets: write-only (the 4.13 GET does not return them); this value clears one.
@@ -93,10 +107,10 @@ class Store:
             self.db.execute("INSERT INTO meta (key, value) VALUES ('hmac_key', ?)", (secrets.token_hex(32),))
             self._load_environments()
             key = self.db.execute("SELECT value FROM meta WHERE key = 'hmac_key'").fetchone()
+        if self.db.execute("SELECT value FROM meta WHERE key = 'clusters_seeded'").fetchone() is None:
+            self._load_clusters()  # a new data directory, or one of an emulator before clusters
         self.hmac_key = bytes.fromhex(key["value"])
         self._load_branches()
-        # the clusters' namespaces, by (cluster id, namespace name): where a new environment may be created
-        self.namespaces = {(ns["cluster_id"], ns["name"]): ns["id"] for app in seed["apps"] for ns in app["namespaces"]}
 
     def close(self):
         self.db.close()
@@ -135,6 +149,19 @@ class Store:
                         (app["id"], ns["id"], env["id"], json.dumps(manifest)),
                     )
 
+    def _load_clusters(self):
+        """The seed's clusters and namespaces (those its apps' environments are in), with a random secret each."""
+        from .cluster_api import seeded_platform  # pylint: disable=import-outside-toplevel
+
+        self.db.execute("DELETE FROM clusters")
+        self.db.execute("DELETE FROM namespaces")
+        clusters, namespaces = seeded_platform(self.seed)
+        for cluster in clusters:
+            self.insert_cluster(cluster)
+        for cluster_id, namespace in namespaces:
+            self.insert_namespace(cluster_id, namespace, secrets.token_urlsafe(24))
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('clusters_seeded', '1')")
+
     def reset(self):
         """Back to the seed: no packages, no jobs, no added commits, environments as seeded."""
         self.db.execute("BEGIN IMMEDIATE")
@@ -144,6 +171,7 @@ class Store:
         self.db.execute("DELETE FROM commits")
         self.db.execute("DELETE FROM starts")
         self._load_environments()
+        self._load_clusters()
         self.db.execute("COMMIT")
         self._load_branches()
         for folder in (self.package_dir, self.upload_dir):
@@ -229,6 +257,71 @@ class Store:
             if params["namespace_id"] == namespace_id and params["env_id"] == env_id:
                 return True
         return False
+
+    # ------------------------------------------------------------------ clusters and namespaces
+    def _next_seq(self, table):
+        return self.db.execute(f"SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}").fetchone()[0]
+
+    def list_clusters(self):
+        return [json.loads(r["manifest"]) for r in self.db.execute("SELECT manifest FROM clusters ORDER BY seq")]
+
+    def get_cluster(self, cluster_id):
+        row = self.db.execute("SELECT manifest FROM clusters WHERE id = ?", (cluster_id,)).fetchone()
+        return json.loads(row["manifest"]) if row else None
+
+    def insert_cluster(self, cluster):
+        self.db.execute("INSERT INTO clusters (id, manifest, seq) VALUES (?, ?, ?)",
+                        (cluster["clusterId"], json.dumps(cluster), self._next_seq("clusters")))
+
+    def update_cluster(self, cluster):
+        self.db.execute("UPDATE clusters SET manifest = ? WHERE id = ?", (json.dumps(cluster), cluster["clusterId"]))
+
+    def delete_cluster(self, cluster_id):
+        self.db.execute("DELETE FROM clusters WHERE id = ?", (cluster_id,))
+
+    def list_namespaces(self, cluster_id):
+        return [json.loads(r["manifest"]) for r in
+                self.db.execute("SELECT manifest FROM namespaces WHERE cluster_id = ? ORDER BY seq", (cluster_id,))]
+
+    def get_namespace(self, cluster_id, namespace_id):
+        row = self.db.execute("SELECT manifest FROM namespaces WHERE cluster_id = ? AND id = ?",
+                              (cluster_id, namespace_id)).fetchone()
+        return json.loads(row["manifest"]) if row else None
+
+    def namespace_by_name(self, cluster_id, name):
+        """The id of the cluster's namespace of that name: where a new environment may be created."""
+        for namespace in self.list_namespaces(str(cluster_id).lower()):
+            if namespace["name"] == name:
+                return namespace["namespaceId"]
+        return None
+
+    def namespace_exists(self, namespace_id):
+        return self.db.execute("SELECT 1 FROM namespaces WHERE id = ?", (namespace_id,)).fetchone() is not None
+
+    def insert_namespace(self, cluster_id, namespace, secret):
+        self.db.execute("INSERT INTO namespaces (id, cluster_id, manifest, secret, seq) VALUES (?, ?, ?, ?, ?)",
+                        (namespace["namespaceId"], cluster_id, json.dumps(namespace), secret, self._next_seq("namespaces")))
+
+    def update_namespace(self, namespace, secret=None):
+        if secret is None:
+            self.db.execute("UPDATE namespaces SET manifest = ? WHERE id = ?", (json.dumps(namespace), namespace["namespaceId"]))
+        else:
+            self.db.execute("UPDATE namespaces SET manifest = ?, secret = ? WHERE id = ?",
+                            (json.dumps(namespace), secret, namespace["namespaceId"]))
+
+    def delete_namespace(self, namespace_id):
+        self.db.execute("DELETE FROM namespaces WHERE id = ?", (namespace_id,))
+
+    def namespace_secrets(self):
+        """Every namespace's cluster and secret, by id (for the control API's fingerprints only)."""
+        return {r["id"]: (r["cluster_id"], r["secret"]) for r in self.db.execute("SELECT id, cluster_id, secret FROM namespaces")}
+
+    def namespace_environments(self, namespace_id):
+        """(app id, environment id, environment name) of every environment in the namespace."""
+        rows = self.db.execute("SELECT app_id, env_id, manifest FROM environments WHERE namespace_id = ? ORDER BY app_id, env_id",
+                               (namespace_id,))
+        return [(r["app_id"], r["env_id"], json.loads(r["manifest"])["environment"]["properties"].get("name", ""))
+                for r in rows]
 
     # ------------------------------------------------------------------ environments
     def get_manifest(self, app_id, namespace_id, env_id):

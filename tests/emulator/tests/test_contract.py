@@ -22,6 +22,7 @@ BUILD_SPEC = os.path.join(REFERENCE, "private-cloud-build-api.yaml")
 DEPLOY_SPEC = os.path.join(REFERENCE, "privatecloud-deploy-v4.yaml")
 SERVED_DEPLOY_PATHS = (r"^/(apps/\{appId\}/environments|apps/\{appId\}/namespaces/\{namespaceId\}/environments/\{environmentId\}|"
                        r"jobs/\{jobId\})$")
+PLATFORM_PATHS = r"^/(clusters(/\{clusterId\}(/namespaces(/\{namespaceId\})?)?)?|apps(/\{appId\})?|cli(/\{cliVersionValue\})?)$"
 
 # (operation, schemathesis failure code): why the emulator answers so. The emulator's README lists the same.
 BUILD_DEPARTURES = {
@@ -50,6 +51,29 @@ DEPLOY_DEPARTURES = {
         "a new environment's manifest is refused when it names a namespace the cluster does not have, has an empty "
         "packageId, a list item without its name (key for annotations), or a constant or scheduled event the app's "
         "model does not define; the schema requires none of these",
+}
+
+# The Deploy API's clusters, namespaces, apps and mxpc-cli (4.13).
+JOB_FIRST = ("a write answers 202 with a job, and the resource exists once its job has finished, as the API's "
+             "documentation says; the stateful test's next request comes first")
+LIMITS = "400 for an offset or limit that is not a whole number in range (limit 1..100); the spec gives no range and lists no 400"
+PLATFORM_DEPARTURES = {
+    ("GET /clusters", "ST103"): LIMITS,
+    ("GET /clusters", "ST202"): "the same: an offset or limit out of range is schema-valid and refused",
+    ("GET /clusters/{clusterId}/namespaces", "ST103"): LIMITS,
+    ("GET /clusters/{clusterId}/namespaces", "ST202"): "the same: an offset or limit out of range is schema-valid and refused",
+    ("GET /apps", "ST103"): LIMITS,
+    ("GET /apps", "ST202"): "the same: an offset or limit out of range is schema-valid and refused",
+    ("POST /clusters", "ST202"): "a manifest without its cluster part is refused: the schema marks only manifestVersion "
+                                 "required",
+    ("POST /clusters", "ST302"): JOB_FIRST,
+    ("PUT /clusters/{clusterId}", "ST202"): "a manifest whose cluster.clusterId is not the path's cluster is refused; the "
+                                            "spec does not say which wins",
+    ("POST /clusters/{clusterId}/namespaces", "ST103"): "404 for an unknown cluster, as every other route of the cluster "
+                                                        "documents",
+    ("POST /clusters/{clusterId}/namespaces", "ST202"): "a request without its manifest is refused: the spec does not "
+                                                        "mark the request body required",
+    ("POST /clusters/{clusterId}/namespaces", "ST302"): JOB_FIRST,
 }
 
 
@@ -89,7 +113,12 @@ def template(path):
                 (r"^/apps/[^/]+/packages/build$", "/apps/{appId}/packages/build"),
                 (r"^/apps/[^/]+/packages/[^/]+$", "/apps/{appId}/packages/{packageId}"),
                 (r"^/apps/[^/]+/packages$", "/apps/{appId}/packages"),
-                (r"^/jobs/[^/]+$", "/jobs/{jobId}")]
+                (r"^/jobs/[^/]+$", "/jobs/{jobId}"),
+                (r"^/clusters/[^/]+/namespaces/[^/]+$", "/clusters/{clusterId}/namespaces/{namespaceId}"),
+                (r"^/clusters/[^/]+/namespaces$", "/clusters/{clusterId}/namespaces"),
+                (r"^/clusters/[^/]+$", "/clusters/{clusterId}"),
+                (r"^/apps/[^/]+$", "/apps/{appId}"),
+                (r"^/cli/[^/]+$", "/cli/{cliVersionValue}")]
     return next((name for pattern, name in patterns if re.match(pattern, path)), path)
 
 
@@ -126,11 +155,22 @@ def test_deploy_api_contract_for_the_routes_served(tmp_path):
     assert len(tested) > 50 and not [e for e in tested if e["status"] >= 500]
 
 
+def test_deploy_api_contract_for_clusters_namespaces_apps_and_cli(tmp_path):
+    reference_or_skip(DEPLOY_SPEC)
+    with EmulatorProcess(args=fast_args()) as emu:
+        result = run_schemathesis(emu, DEPLOY_SPEC, tmp_path, "--include-path-regex", PLATFORM_PATHS)
+        tested = [e for e in emu.requests() if e["status"] is not None]
+    assert "Tested: 14" in result.stdout, result.stdout[-3000:]
+    unexpected = failures(result.stdout) - set(PLATFORM_DEPARTURES)
+    assert not unexpected, (sorted(unexpected), result.stdout[-8000:])
+    assert len(tested) > 100 and not [e for e in tested if e["status"] >= 500]
+
+
 def test_the_readme_lists_every_departure():
     with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md"),
               encoding="utf-8") as handle:
         readme = handle.read()
-    for operation, code in list(BUILD_DEPARTURES) + list(DEPLOY_DEPARTURES):
+    for operation, code in list(BUILD_DEPARTURES) + list(DEPLOY_DEPARTURES) + list(PLATFORM_DEPARTURES):
         assert f"`{operation}` ({code})" in readme, (operation, code)
 
 
