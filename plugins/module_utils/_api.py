@@ -427,14 +427,15 @@ class Client(object):
         return resp.status_code, content[:body_limit].decode("utf-8", "replace")
 
     def request(self, method, path, scopes=None, ok=(200,), params=None, json_body=None, data=None, headers=None,
-                timeout=None):
-        """Send a request; return (status, parsed JSON or None, response). Raises MendixApiError otherwise."""
+                timeout=None, allow_redirects=True):
+        """Send a request; return (status, parsed JSON or None, response). Raises MendixApiError otherwise. With
+        ``allow_redirects=False``, a redirect in ``ok`` is returned as it is (its body need not be JSON)."""
         url = self.url(path)
         self._count()
         try:
             # verify is passed on every call: a session-level value loses to REQUESTS_CA_BUNDLE in the environment.
             resp, content = self._send(method, url, timeout or self.timeout, params=params, json=json_body, data=data,
-                                       headers=headers, verify=self.verify)
+                                       headers=headers, verify=self.verify, allow_redirects=allow_redirects)
         except RetryAfterTooLong as exc:
             raise MendixApiError("%s %s: the API asked to wait %s seconds before trying again (Retry-After), longer than "
                                  "the %s seconds this call may wait (at most %s, and no longer than the task's time "
@@ -476,7 +477,7 @@ class Client(object):
             raise MendixApiError(message, status=resp.status_code, body=body, refused=refused,
                                  retry_after=retry_after_seconds(resp) if refused else None,
                                  uncertain=method != "GET" and resp.status_code in UNCERTAIN_STATUSES and not refused)
-        if body is None and resp.status_code != 204 and method != "HEAD":
+        if body is None and resp.status_code != 204 and method != "HEAD" and not resp.is_redirect:
             raise MendixApiError("%s %s: the answer (HTTP %s) is not JSON; is base_url the API's URL, ending in /api/v4?"
                                  % (method, url, resp.status_code), status=resp.status_code)
         return resp.status_code, body, resp
@@ -672,29 +673,78 @@ class Client(object):
         return body
 
     def list_environments(self, app_id, page_size=20, max_pages=1000):
-        """Every environment manifest of an app (``GET /apps/{appId}/environments``).
+        """Every environment manifest of an app (``GET /apps/{appId}/environments``)."""
+        return self.list_all("/apps/%s/environments" % quote(app_id), "environments", page_size, max_pages,
+                             key=lambda env: ((env.get("provider") or {}).get("namespaceId"), env.get("id")),
+                             item="environment")
 
-        The answer carries no paging block and the server may serve fewer than ``limit`` items a page, so a short
-        page does not prove the end: pages are read at growing offsets until one comes back empty.
+    def list_all(self, path, field, page_size=20, max_pages=1000, key=None, item=None, params=None):
+        """Every item of a Deploy API list (``{field: [...]}``, no paging block).
+
+        The server may serve fewer than ``limit`` items a page, so a short page does not prove the end: pages are read
+        at growing offsets until one comes back empty. An item seen before (by ``key`` of its ``item`` part) is not
+        listed twice, when the list shifts between pages.
         """
-        environments, seen = [], set()
+        found, seen = [], set()
         offset = 0
         for dummy in range(max_pages):
-            dummy, body, dummy2 = self.request("GET", "/apps/%s/environments" % quote(app_id), scopes=SCOPES_DEPLOY_READ,
-                                               params={"offset": offset, "limit": page_size})
-            page = body.get("environments") if isinstance(body, dict) else None
+            dummy, body, dummy2 = self.request("GET", path, scopes=SCOPES_DEPLOY_READ,
+                                               params=dict(params or {}, offset=offset, limit=page_size))
+            page = body.get(field) if isinstance(body, dict) else None
             if not isinstance(page, list):
-                raise MendixApiError("GET /apps/%s/environments: the answer has no environments list" % app_id)
+                raise MendixApiError("GET %s: the answer has no %s list" % (path, field))
             if not page:
-                return environments
-            for manifest in page:
-                env = manifest.get("environment") if isinstance(manifest, dict) else None
-                key = (((env or {}).get("provider") or {}).get("namespaceId"), (env or {}).get("id"))
-                if key not in seen:
-                    seen.add(key)
-                    environments.append(manifest)
+                return found
+            for entry in page:
+                part = entry.get(item) if item and isinstance(entry, dict) else entry
+                mark = key(part or {}) if key else None
+                if mark is None or mark not in seen:
+                    seen.add(mark)
+                    found.append(entry)
             offset += len(page)
-        raise MendixApiError("GET /apps/%s/environments: more than %d pages; the server's list does not end" % (app_id, max_pages))
+        raise MendixApiError("GET %s: more than %d pages; the server's list does not end" % (path, max_pages))
+
+    def get_manifest(self, path, missing_ok=False, params=None):
+        """A Deploy API manifest (cluster, namespace, app); None for a 404 when ``missing_ok``."""
+        try:
+            dummy, body, dummy2 = self.request("GET", path, scopes=SCOPES_DEPLOY_READ, params=params)
+        except MendixApiError as exc:
+            if missing_ok and exc.status == 404:
+                return None
+            raise
+        return body
+
+    def write_manifest(self, method, path, manifest=None):
+        """A Deploy API write (POST, PUT, DELETE) with a JSON manifest, or none: its job."""
+        kwargs = {"json_body": manifest, "headers": {"Content-Type": "application/json"}} if manifest is not None else {}
+        return self._accepted(method, path, SCOPES_DEPLOY_WRITE, **kwargs)
+
+    def cli_location(self, version, os_name, architecture):
+        """The download URL of that mxpc-cli build: ``POST /cli/{version}`` answers 303 with it (not followed here, so
+        the token does not go with it)."""
+        path = "/cli/%s" % quote(version)
+        dummy, dummy2, resp = self.request("POST", path, scopes=SCOPES_DEPLOY_READ, ok=(301, 302, 303, 307, 308),
+                                           params={"os": os_name, "architecture": architecture}, allow_redirects=False)
+        location = resp.headers.get("Location") or resp.headers.get("Content-Location")
+        if not location:
+            raise MendixApiError("POST %s: the answer (HTTP %s) names no download URL (no Location header)"
+                                 % (path, resp.status_code), status=resp.status_code)
+        return requests.compat.urljoin(self.url(path), location)
+
+    def fetch_file(self, location, handle):
+        """Stream a file from a download URL into ``handle``, without the token; a broken transfer is resumed from the
+        bytes already written, within the retry policy's budget."""
+        retry = self.retry.new()
+        while True:
+            try:
+                self._fetch_file(location, handle)
+                return
+            except DownloadBroken as exc:
+                try:
+                    retry = retry.increment(method="GET", url=location, error=ProtocolError(exc.message))
+                except MaxRetryError:
+                    raise MendixApiError("%s (gave up; raise retries or run again)" % exc.message)
+                time.sleep(retry.get_backoff_time())
 
     def put_environment(self, app_id, namespace_id, environment_id, manifest):
         return self._accepted("PUT", self.environment_path(app_id, namespace_id, environment_id), SCOPES_DEPLOY_WRITE,

@@ -80,9 +80,16 @@ def check_build(branch, revision, version, head_ok=False):
     errors += check_length("branch", branch, 1, 200, " (for SVN apps the main line is trunk)")
     if revision is not None or not head_ok:
         errors += check_length("revision", revision, 1, 50, " (an SVN revision number or a git commit hash)")
-    if version is not None and (len(version) > 20 or not VERSION_RE.match(version)):
-        errors.append("version must be in x.y.z format with at most 20 characters, for example 1.2.3; got %r" % version)
+    if version is not None:
+        errors += check_version("version", version)
     return errors
+
+
+def check_version(name, value):
+    """A version in x.y.z format."""
+    if len(value) > 20 or not VERSION_RE.match(value):
+        return ["%s must be in x.y.z format with at most 20 characters, for example 1.2.3; got %r" % (name, value)]
+    return []
 
 
 def check_src(src):

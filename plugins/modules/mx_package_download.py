@@ -121,76 +121,15 @@ resumed:
 """
 
 import os
-import tempfile
-import hashlib
-import json
 import time
 
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
+from ansible_collections.mendix.private_cloud.plugins.module_utils._download import (
+    check_dest, holds, target_path, temporary_beside, write_record,
+)
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import MendixModule, check_uuid, snake
-
-
-def target_path(dest, file_name):
-    """dest itself, or the package's file name inside dest when dest is a directory."""
-    if os.path.isdir(dest):
-        return os.path.join(dest, os.path.basename(file_name or "package.mda"))
-    return dest
-
-
-def record_path(dest):
-    """The record written beside a downloaded file: which package it is."""
-    return os.path.join(os.path.dirname(os.path.abspath(dest)), ".%s.mendix-package.json" % os.path.basename(dest))
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def holds(dest, app_id, package_id, size):
-    """Whether dest is known to be this package: its record names it, and the file is the one recorded (the same
-    size, and the same inode and modification time, or else the same SHA-256)."""
-    try:
-        with open(record_path(dest)) as handle:
-            record = json.load(handle)
-        info = os.stat(dest)
-    except (IOError, OSError, ValueError):
-        return False
-    if not isinstance(record, dict) or record.get("package_id") != package_id or record.get("app_id") != app_id:
-        return False
-    if size is None or info.st_size != size or record.get("size") != size:
-        return False
-    if record.get("inode") == info.st_ino and record.get("mtime_ns") == getattr(info, "st_mtime_ns", None):
-        return True
-    return record.get("sha256") == sha256_of(dest)
-
-
-def write_record(dest, app_id, package_id):
-    """Record beside dest which package it holds (written to a temporary file, then moved into place)."""
-    info = os.stat(dest)
-    record = {"app_id": app_id, "package_id": package_id, "size": info.st_size, "sha256": sha256_of(dest),
-              "inode": info.st_ino, "mtime_ns": getattr(info, "st_mtime_ns", None)}
-    path = record_path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", dir=os.path.dirname(path))
-    with os.fdopen(fd, "w") as handle:
-        json.dump(record, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.rename(tmp, path)
-
-
-def check_dest(dest):
-    folder = os.path.dirname(os.path.abspath(dest)) if not os.path.isdir(dest) else dest
-    if not os.path.isdir(folder):
-        return ["dest's folder %s does not exist; create it first (ansible.builtin.file with state=directory)" % folder]
-    if not os.access(folder, os.W_OK):
-        return ["dest's folder %s is not writable; choose another dest or fix its permissions" % folder]
-    return []
 
 
 def main():
@@ -217,10 +156,10 @@ def main():
     if package is None:
         module.fail_json(msg="package_id %s: no such package in app %s; list them with mendix.private_cloud.mx_package_info"
                          % (package_id, app_id), **result)
-    dest = result["dest"] = target_path(p["dest"], package.get("fileName"))
+    dest = result["dest"] = target_path(p["dest"], package.get("fileName") or "package.mda")
     size = package.get("fileSize")
     result.update(size=size, package=snake(package))
-    present = os.path.isfile(dest) and holds(dest, app_id, package_id, size)
+    present = os.path.isfile(dest) and size is not None and holds(dest, {"app_id": app_id, "package_id": package_id}, size)
     if not present or p["force"]:
         result["changed"] = True
         if not module.check_mode:
@@ -233,7 +172,7 @@ def main():
 
 def download(module, app_id, package_id, dest, result):
     """Download into a temporary file beside dest, then move it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(dest), suffix=".part", dir=os.path.dirname(os.path.abspath(dest)))
+    fd, tmp = temporary_beside(dest)
     started = time.monotonic()
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -248,7 +187,7 @@ def download(module, app_id, package_id, dest, result):
     result["package"] = snake(dict((k, v) for k, v in package.items() if k != "url"))
     module.atomic_move(tmp, dest)
     try:
-        write_record(dest, app_id, package_id)
+        write_record(dest, {"app_id": app_id, "package_id": package_id})
     except (IOError, OSError) as exc:
         module.warn("%s was downloaded, but the record of which package it holds could not be written beside it (%s); "
                     "a later run downloads it again." % (dest, to_native(exc)))

@@ -563,7 +563,7 @@ def figure_prune(workdir, total, keep, repeats):
              "goal": "none (ours also polls each delete job to its end)", "met": None}]
 
 
-def figure_unchanged(workdir, repeats, what, ours, setup, **params):
+def figure_unchanged(workdir, repeats, what, ours, setup, uri="environment_uri", **params):
     """An unchanged task of ours (``ours``, a playbook, after ``setup(emu)`` put things in place): the API requests it
     makes and its wall time, against a uri task that only reads the manifest, the least any check needs."""
     per = {"ours": [], "uri": [], "requests": [], "uri_requests": []}
@@ -571,7 +571,7 @@ def figure_unchanged(workdir, repeats, what, ours, setup, **params):
     with EmulatorProcess(args=["--build-seconds", "0.2", "--deploy-seconds", "0.2", "--start-seconds", "0.2"]) as emu:
         params = dict(params, **setup(emu))
         for _rep in range(repeats):
-            for tool, name in (("ours", ours), ("uri", "environment_uri")):
+            for tool, name in (("ours", ours), ("uri", uri)):
                 emu.control("DELETE", "requests")
                 started = time.monotonic()
                 changed = playbook(emu, name, workdir, app_id=APP, namespace_id=namespace, **params)["changed"]
@@ -611,6 +611,17 @@ def figure_deployment(workdir, repeats):
         return {"environment_id": "gitdemo", "package_id": package_id}
 
     return figure_unchanged(workdir, repeats, "mx_deployment", "deploy_ours", setup)
+
+
+def figure_namespace(workdir, repeats):
+    """An unchanged mx_namespace task: the namespace's settings already in place."""
+    cluster = seedmod.DEMO_CLUSTER_ID
+
+    def setup(emu):
+        assert playbook(emu, "namespace_ours", workdir, cluster_id=cluster, namespace_id=seedmod.DEMO_NAMESPACE_ID)["changed"] is True
+        return {"cluster_id": cluster}
+
+    return figure_unchanged(workdir, repeats, "mx_namespace", "namespace_ours", setup, uri="namespace_uri")
 
 
 # ---------------------------------------------------------------------- report
@@ -677,7 +688,7 @@ def main():
     parser.add_argument("--out", help="where to write the Markdown results (default: RESULTS.md for a full run of every figure; "
                                       "stdout only in quick mode or with --only)")
     parser.add_argument("--only", help="comma-separated figure names: wait, polls, build, upload, download, get, list, "
-                                       "parallel, head, prune, ready, environment, deployment")
+                                       "parallel, head, prune, ready, environment, deployment, namespace")
     args = parser.parse_args()
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
@@ -688,7 +699,7 @@ def main():
                 "list": lambda w: figure_list(w, 500, 1), "parallel": lambda w: figure_parallel(w, 4, 3),
                 "head": lambda w: figure_head(w, 1), "prune": lambda w: figure_prune(w, 60, 20, 1),
                 "ready": lambda w: figure_ready(w, [4], 1), "environment": lambda w: figure_environment(w, 1),
-                "deployment": lambda w: figure_deployment(w, 1)}
+                "deployment": lambda w: figure_deployment(w, 1), "namespace": lambda w: figure_namespace(w, 1)}
     else:
         plan = {"wait": lambda w: figure_wait(w, [5, 30, 120], 3), "polls": lambda w: figure_polls(w, 600),
                 "build": lambda w: figure_build_wall(w, 30, 3), "upload": lambda w: figure_upload(w, 1024, 256, 3),
@@ -696,7 +707,7 @@ def main():
                 "list": lambda w: figure_list(w, 10000, 3), "parallel": lambda w: figure_parallel(w, 50, 30),
                 "head": lambda w: figure_head(w, 3), "prune": lambda w: figure_prune(w, 1000, 20, 1),
                 "ready": lambda w: figure_ready(w, [10, 60], 3), "environment": lambda w: figure_environment(w, 5),
-                "deployment": lambda w: figure_deployment(w, 5)}
+                "deployment": lambda w: figure_deployment(w, 5), "namespace": lambda w: figure_namespace(w, 5)}
     only = set(args.only.split(",")) if args.only else set(plan)
     rows = []
     with tempfile.TemporaryDirectory(prefix="mxpc-bench-") as workdir:

@@ -2,6 +2,7 @@
 workflow (build the head of main -> deploy to test -> prune to the newest 10) over two app servers, and the
 provisioning of the app's environments."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -16,8 +17,9 @@ EXAMPLES = os.path.join(ROOT, "docs", "examples", "awx")
 HEAD = "e4b1d2c3a4f5e6d7c8b9a0f1e2d3c4b5a6978899"  # the seed's head of main
 
 
-def job(emu, tmp_path, playbook, extra_vars):
-    """One job of a job template: the credential's environment injected, the workflow's extra vars given."""
+def job(emu, tmp_path, playbook, extra_vars, secrets=None):
+    """One job of a job template: the credential's environment injected (with ``secrets``, more variables a credential
+    injects, none of which may appear in the job's output), the workflow's extra vars given."""
     private = tmp_path / f"job-{len(list(tmp_path.iterdir()))}"
     shutil.copytree(EXAMPLES, private / "project")
     python = os.environ["ANSIBLE_PYTHON_INTERPRETER"]
@@ -26,12 +28,12 @@ def job(emu, tmp_path, playbook, extra_vars):
                  f"server2 ansible_connection=local ansible_python_interpreter={python}\n")
     envvars = {"MENDIX_PAT": ADMIN, "MENDIX_PRIVATE_CLOUD_URL": emu.url, "MENDIX_REPOSITORY_URL": repository_url(emu),
                "MENDIX_JOB_JOURNAL_DIR": str(tmp_path / "journal"),
-               "ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"]}
+               "ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], **(secrets or {})}
     result = ansible_runner.run(private_data_dir=str(private), playbook=playbook, envvars=envvars, quiet=True,
                                 inventory=inventory, extravars=extra_vars)
     output = result.stdout.read()
     assert result.status == "successful" and result.rc == 0, output[-4000:]
-    assert ADMIN not in output
+    assert ADMIN not in output and not [name for name, value in (secrets or {}).items() if value in output]
     stats = [e for e in result.events if e["event"] == "playbook_on_stats"][-1]["event_data"]
     return stats.get("artifact_data") or {}, stats["changed"]
 
@@ -88,3 +90,28 @@ def test_provisioning_creates_the_environments_deploys_and_scales_then_changes_n
     emu.control("DELETE", "requests")
     _artifact, changed = job(emu, tmp_path, "provision.yml", {})
     assert not changed and write_requests(emu) == []
+
+
+def test_from_an_empty_cluster_to_a_running_app_then_changes_nothing(emu, tmp_path):
+    """The workflow "Mendix from an empty cluster to a running app": platform.yml registers a new cluster and
+    namespace and fetches mxpc-cli (the Operator's installation is off: it needs a real cluster), then provision.yml
+    creates the app's environments there and deploys. A second run changes nothing and writes nothing."""
+    secret = "ZW1wdHktY2x1c3Rlci1zZWNyZXQ="
+    workflow_vars = {"mendix_cluster_id": "0d6f3b2a-8c41-4e9f-b7a2-5c3d1e9f4a68", "mendix_cluster_name": "edge",
+                     "mendix_cluster_type": "eks", "mendix_namespace_id": "7a2c9e41-3b5d-4f60-8e1a-2d4c6b8f0e37",
+                     "mendix_namespace": "edge-apps", "mendix_install_operator": False,
+                     "mendix_cli_dir": str(tmp_path / "cli"), "mendix_app_id": GIT_APP}
+    injected = {"MENDIX_NAMESPACE_SECRET": secret}  # what the credential injects
+    _artifact, registered = job(emu, tmp_path, "platform.yml", workflow_vars, injected)
+    _artifact, provisioned = job(emu, tmp_path, "provision.yml", workflow_vars)
+    assert registered and provisioned
+    namespaces = {n["namespaceId"]: n for n in emu.control("GET", "namespaces")}
+    assert namespaces[workflow_vars["mendix_namespace_id"]]["clusterId"] == workflow_vars["mendix_cluster_id"]
+    assert namespaces[workflow_vars["mendix_namespace_id"]]["secret"] == hashlib.sha256(secret.encode()).hexdigest()
+    envs = [(e["namespaceId"], e["environmentId"]) for e in emu.control("GET", "environments")]
+    assert {"test", "acceptance"} <= {env for ns, env in envs if ns == workflow_vars["mendix_namespace_id"]}
+    assert (tmp_path / "cli" / "mxpc-cli").exists()
+    emu.control("DELETE", "requests")
+    _artifact, registered = job(emu, tmp_path, "platform.yml", workflow_vars, injected)
+    _artifact, provisioned = job(emu, tmp_path, "provision.yml", workflow_vars)
+    assert not registered and not provisioned and write_requests(emu) == []

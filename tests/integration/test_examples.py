@@ -20,11 +20,13 @@ from mxpc_emulator.testing import EmulatorProcess
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 # the order a reader would run them in: build first, then what uses the builds
-PLUGINS = ["modules/mx_package", "modules/mx_package_info", "modules/mx_package_download", "modules/mx_job_wait",
+PLUGINS = ["modules/mx_cluster", "modules/mx_cluster_info", "modules/mx_namespace", "modules/mx_namespace_info",
+           "modules/mx_cli_info", "modules/mx_cli_download", "modules/mx_app_info",
+           "modules/mx_package", "modules/mx_package_info", "modules/mx_package_download", "modules/mx_job_wait",
            "modules/mx_branch_info", "lookup/mx_package", "modules/mx_environment", "modules/mx_environment_info",
            "modules/mx_deployment", "modules/mx_package_prune"]
 # what the examples take from a vault or an inventory
-EXAMPLE_VARS = {"vault_mx_admin_password": "an example password"}
+EXAMPLE_VARS = {"vault_mx_admin_password": "an example password", "vault_namespace_secret": "ZXhhbXBsZS1zZWNyZXQ="}
 
 
 def examples(plugin):
@@ -78,6 +80,8 @@ def test_every_plugin_example_runs_twice_and_the_second_run_changes_nothing(demo
     changed_first = {name: first[0] for name, (first, _second) in outcomes.items()}
     assert changed_first["mx_package"] >= 3 and changed_first["mx_environment"] >= 2, changed_first
     assert changed_first["mx_deployment"] >= 1 and changed_first["mx_package_download"] >= 1, changed_first
+    assert changed_first["mx_cluster"] >= 1 and changed_first["mx_namespace"] >= 1, changed_first
+    assert changed_first["mx_cli_download"] == 2, changed_first
     envs = {e["environmentId"]: e for e in emu.control("GET", "environments")}
     assert envs["acceptance"]["packageId"] == envs["gitdemo"]["packageId"] and envs["acceptance"]["instances"] == 2
 
