@@ -181,3 +181,27 @@ def test_cli_download_is_idempotent_replaces_another_version_and_never_sends_the
     refused = run_playbook(emu, "cli_download", tmp_path, dest=str(dest), cli_version="2.20.0", cli_architecture="arm")
     assert refused.result["failed"] is True and "architecture" in refused.result["msg"], refused
     assert b"mxpc-cli version 2.20.0" in path.read_bytes()  # the file in place is kept
+
+
+def test_cluster_cli_and_info_bad_input_is_refused_before_any_call(emu, tmp_path):
+    """Values are checked before any call: a malformed ID, a missing name, a manager that is no address or listed
+    twice, a malformed version, a destination folder that does not exist."""
+    emu.control("DELETE", "requests")
+    cases = [
+        (dict(cluster_id="not-a-uuid", name="x", cluster_type="k8s"), "cluster_id must be a UUID"),
+        (dict(cluster_id=str(uuid.uuid4()), cluster_type="k8s"), "state is present but all of the following are missing: name"),
+        (dict(cluster_id=str(uuid.uuid4()), name="x", cluster_type="k8s", cluster_managers=["nobody"]),
+         "cluster_managers: 'nobody' is not an e-mail address"),
+        (dict(cluster_id=str(uuid.uuid4()), name="x", cluster_type="k8s", cluster_managers=["a@x.test", "A@x.test"]),
+         "cluster_managers lists an address twice"),
+        (dict(cluster_id=str(uuid.uuid4()), name="x", cluster_type="gke"), "value of cluster_type must be one of"),
+    ]
+    for options, message in cases:
+        cluster_id = options.pop("cluster_id")
+        run = cluster_task(emu, tmp_path, cluster_id, **options)
+        assert run.result["failed"] is True and message in run.result["msg"], (options, run.result)
+    bad_version = run_playbook(emu, "cli_download", tmp_path, dest=str(tmp_path), cli_version="2.21")
+    assert "version must be in x.y.z format" in bad_version.result["msg"], bad_version
+    no_folder = run_playbook(emu, "cli_download", tmp_path, dest=str(tmp_path / "nope" / "mxpc-cli"))
+    assert "does not exist; create it first" in no_folder.result["msg"], no_folder
+    assert api_requests(emu) == []  # not even a read
