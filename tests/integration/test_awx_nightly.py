@@ -94,8 +94,9 @@ def test_provisioning_creates_the_environments_deploys_and_scales_then_changes_n
 
 def test_from_an_empty_cluster_to_a_running_app_then_changes_nothing(emu, tmp_path):
     """The workflow "Mendix from an empty cluster to a running app": platform.yml registers a new cluster and
-    namespace and fetches mxpc-cli (the Operator's installation is off: it needs a real cluster), then provision.yml
-    creates the app's environments there and deploys. A second run changes nothing and writes nothing."""
+    namespace and fetches mxpc-cli (the Operator's installation is off: it needs a real cluster), provision.yml
+    creates the app's environments there, then the role builds (build.yml) and the deploy node deploys to the new
+    test environment. A second run of the whole workflow changes nothing and writes nothing."""
     secret = "ZW1wdHktY2x1c3Rlci1zZWNyZXQ="
     workflow_vars = {"mendix_cluster_id": "0d6f3b2a-8c41-4e9f-b7a2-5c3d1e9f4a68", "mendix_cluster_name": "edge",
                      "mendix_cluster_type": "eks", "mendix_namespace_id": "7a2c9e41-3b5d-4f60-8e1a-2d4c6b8f0e37",
@@ -111,7 +112,16 @@ def test_from_an_empty_cluster_to_a_running_app_then_changes_nothing(emu, tmp_pa
     envs = [(e["namespaceId"], e["environmentId"]) for e in emu.control("GET", "environments")]
     assert {"test", "acceptance"} <= {env for ns, env in envs if ns == workflow_vars["mendix_namespace_id"]}
     assert (tmp_path / "cli" / "mxpc-cli").exists()
+    # then the role builds the head of main (build.yml) and the deploy node hands it to the new test environment
+    role_vars = dict(workflow_vars, mendix_branch="main", mendix_revision="", mendix_environment_id="test")
+    artifact, _built = job(emu, tmp_path, "build.yml", role_vars)
+    _artifact, _deployed = job(emu, tmp_path, "deploy.yml", dict(role_vars, **artifact))
+    test_env = [e for e in emu.control("GET", "environments")
+                if (e["namespaceId"], e["environmentId"]) == (workflow_vars["mendix_namespace_id"], "test")][0]
+    assert test_env["packageId"] == artifact["mendix_package_id"] and test_env["state"] == "Ready", test_env
     emu.control("DELETE", "requests")
-    _artifact, registered = job(emu, tmp_path, "platform.yml", workflow_vars, injected)
-    _artifact, provisioned = job(emu, tmp_path, "provision.yml", workflow_vars)
-    assert not registered and not provisioned and write_requests(emu) == []
+    changed = [job(emu, tmp_path, "platform.yml", workflow_vars, injected)[1],
+               job(emu, tmp_path, "provision.yml", workflow_vars)[1]]
+    artifact, built = job(emu, tmp_path, "build.yml", role_vars)
+    changed += [built, job(emu, tmp_path, "deploy.yml", dict(role_vars, **artifact))[1]]
+    assert not any(changed) and write_requests(emu) == [], changed
