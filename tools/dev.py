@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -660,15 +661,16 @@ class Lanes:
             began = time.monotonic()
             with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as log:
                 prefix = ["nice", "-n", str(niceness)] if niceness and shutil.which("nice") else []
-                code = subprocess.run([*prefix, sys.executable, os.path.abspath(__file__), *argv], stdout=log,
-                                      stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
+                proc = subprocess.Popen([*prefix, sys.executable, os.path.abspath(__file__), *argv], stdout=log,
+                                        stderr=subprocess.STDOUT, cwd=ROOT)
+                code, cpu = wait_with_cpu(proc)
                 log.seek(0)
                 output = log.read()
             seconds = time.monotonic() - began
             text = (f"\n----- {name}: {'ok' if code == 0 else f'FAILED (exit code {code})'} in {seconds:.0f} s "
                     f"(python3 tools/dev.py {' '.join(argv)}) -----\n" + output + ("" if output.endswith("\n") else "\n"))
             with self.lock:  # the next step starts at once; the output waits while a step prints live
-                self.timings.append((name, seconds))
+                self.timings.append((name, seconds, cpu))
                 if code != 0:
                     self.failed.append(name)
                 if self.held:
@@ -690,11 +692,69 @@ def run_lanes(lanes, timings):
     return runner.wait()
 
 
-def print_timings(timings, started):
-    print("\nwall time of each step (steps in lanes overlap; the total is the command's):", flush=True)
-    for name, seconds in timings:
-        print("  %-26s %7.0f s" % (name, seconds), flush=True)
-    print("  %-26s %7.0f s" % ("total", time.monotonic() - started), flush=True)
+def wait_with_cpu(proc):
+    """Wait for a child; its exit code and the CPU seconds it and the descendants it waited for used."""
+    dummy, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class CpuUse:
+    """The machine's CPU use (all cores, from /proc/stat) per minute of the run, to show where cores stood idle."""
+
+    def __init__(self):
+        self.samples = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def _read():
+        try:
+            with open("/proc/stat", encoding="ascii") as handle:
+                fields = [int(value) for value in handle.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return sum(fields), idle
+
+    def _sample(self):
+        last = self._read()
+        while last and not self.stop.wait(60):
+            now = self._read()
+            total, idle = now[0] - last[0], now[1] - last[1]
+            self.samples.append(100 * (total - idle) / total if total else 0.0)
+            last = now
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def line(self):
+        return " ".join("%.0f" % share for share in self.samples) or "-"
+
+
+def print_timings(timings, started, cpu_use=None, cpu_before=0.0):
+    """Each step's wall time and CPU seconds; the pytest step's CPU is what the whole command's children used less
+    the lanes' steps."""
+    print("\nwall time and CPU seconds of each step (steps in lanes overlap; the total is the command's):", flush=True)
+    total_cpu = children_cpu() - cpu_before
+    known = sum(entry[2] for entry in timings if entry[2] is not None)
+    for name, seconds, cpu in timings:
+        if cpu is None and name == "pytest":
+            cpu = total_cpu - known
+        print("  %-26s %7.0f s %9s" % (name, seconds, "" if cpu is None else "%.0f CPU-s" % cpu), flush=True)
+    print("  %-26s %7.0f s %9s" % ("total", time.monotonic() - started, "%.0f CPU-s" % total_cpu), flush=True)
+    if cpu_use is not None:
+        print(f"CPU use of the machine per minute, % of {os.cpu_count()} cores: {cpu_use.line()}", flush=True)
 
 
 def test(args):
@@ -706,13 +766,15 @@ def test(args):
     timings = []
 
     def timed(name, func, *func_args):
-        began = time.monotonic()
+        began, cpu = time.monotonic(), children_cpu()
         try:
             func(*func_args)
-        finally:
-            timings.append((name, time.monotonic() - began))
+        finally:  # alone, a step's CPU is the children's; beside the lanes, print_timings works it out
+            timings.append((name, time.monotonic() - began, None if lanes.threads else children_cpu() - cpu))
 
+    cpu_before = children_cpu()
     lanes = Lanes(timings)
+    cpu_use = CpuUse().__enter__()
     try:
         timed("set-up", setup_all)
         step("sanity, lint, changelog, galaxy, docs, the EE check and the quick benchmarks in a lane at low priority "
@@ -736,7 +798,8 @@ def test(args):
             raise SystemExit(f"failed: {', '.join(failed)}")
     finally:
         lanes.wait()
-        print_timings(timings, started)
+        cpu_use.__exit__()
+        print_timings(timings, started, cpu_use, cpu_before)
     if args.pytest_args:
         print(f"\npassed in {time.monotonic() - started:.0f} s: pytest {' '.join(args.pytest_args)} (a part of the pytest "
               "suites, not all of them) and every other check", flush=True)
