@@ -362,7 +362,8 @@ MATRIX = ["2.16", "2.17", "2.18"]
 # What runs on the oldest ansible-core besides sanity and the unit tests: every module's and the lookup's examples
 # (twice), the environment and deployment modules and the role, and the AWX job templates through ansible-runner.
 MATRIX_INTEGRATION = ["tests/integration/test_examples.py", "tests/integration/test_environment.py",
-                      "tests/integration/test_deployment.py", "tests/integration/test_awx_nightly.py"]
+                      "tests/integration/test_deployment.py", "tests/integration/test_awx_nightly.py",
+                      "tests/integration/test_inventory.py"]
 
 
 def core_venv(version):
@@ -743,9 +744,10 @@ class CpuUse:
 
 
 def print_timings(timings, started, cpu_use=None, cpu_before=0.0):
-    """Each step's wall time and CPU seconds; the pytest step's CPU is what the whole command's children used less
-    the lanes' steps."""
-    print("\nwall time and CPU seconds of each step (steps in lanes overlap; the total is the command's):", flush=True)
+    """Each step's wall time and CPU seconds. A lane step's CPU is what it and the processes it waited for used; the
+    pytest step's is the rest of the total, so it also holds what no step waited for (pytest-xdist workers)."""
+    print("\nwall time and CPU seconds of each step (steps in lanes overlap; the total is the command's; pytest's CPU is\n"
+          "the total less the other steps', so it includes their pytest-xdist workers):", flush=True)
     total_cpu = children_cpu() - cpu_before
     known = sum(entry[2] for entry in timings if entry[2] is not None)
     for name, seconds, cpu in timings:
