@@ -15,7 +15,7 @@ import subprocess
 import pytest
 import yaml
 
-from harness import ADMIN, FAST, GIT_APP, HERE, make_mda, repository_url
+from harness import ADMIN, FAST, GIT_APP, HERE, RESULT_CALLBACK, make_mda, repository_url
 from mxpc_emulator.testing import EmulatorProcess
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -37,7 +37,7 @@ def examples(plugin):
 
 def ansible_playbook(emu, playbook, workdir, *args):
     env = dict(os.environ, MENDIX_PRIVATE_CLOUD_URL=emu.url, MENDIX_REPOSITORY_URL=repository_url(emu), MENDIX_PAT=ADMIN,
-               MENDIX_JOB_JOURNAL_DIR=os.path.join(workdir, "journal"), ANSIBLE_NOCOLOR="1")
+               MENDIX_JOB_JOURNAL_DIR=os.path.join(workdir, "journal"), ANSIBLE_NOCOLOR="1", **RESULT_CALLBACK)
     proc = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", playbook, *args], cwd=workdir, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
     assert ADMIN not in proc.stdout + proc.stderr
@@ -57,25 +57,74 @@ def demo_emulator():
         yield emu
 
 
+def registered(tasks):
+    """The names a block of tasks registers or sets as facts."""
+    names = set()
+    for task in tasks:
+        names.update([task["register"]] if "register" in task else [])
+        for key in ("ansible.builtin.set_fact", "set_fact"):
+            names.update(task.get(key) or {})
+    return names
+
+
+def expressions(value, key=None):
+    """The Jinja expressions in a block of tasks: what {{ }} encloses, and the conditions (when, until, that, ...)."""
+    found = []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            found += expressions(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            found += expressions(item, key)
+    elif isinstance(value, str):
+        found += re.findall(r"{{(.*?)}}", value, re.S)
+        if key in ("when", "until", "that", "failed_when", "changed_when"):
+            found.append(value)
+    return found
+
+
 def test_every_plugin_example_runs_twice_and_the_second_run_changes_nothing(demo_emulator, tmp_path):
+    """Each plugin's examples run as a play, then again as the next play, in one playbook (one ansible-playbook start
+    for all, not two per plugin); the play_stats callback gives each play's recap. A play sees what earlier plays
+    registered, which a reader running one block of examples alone would not have: no task may use a name that no
+    earlier task of its own block (or the task itself) registers."""
     emu = demo_emulator
     files = tmp_path / "files"
     files.mkdir()
     make_mda(files / "my-app_2.2.1.mda")  # the upload example's file, in the playbook's files/ folder
     (tmp_path / "vars.json").write_text(json.dumps(EXAMPLE_VARS))
-    outcomes = {}
+    blocks = {}
     for plugin in PLUGINS:
         kind, name = plugin.split("/")
-        name += "_lookup" if kind == "lookup" else ""
-        play = [{"name": f"The examples of {plugin}", "hosts": "localhost", "gather_facts": False, "tasks": examples(plugin)}]
-        path = tmp_path / f"{name}.yml"
-        path.write_text(yaml.safe_dump(play, sort_keys=False))
-        runs = [ansible_playbook(emu, str(path), str(tmp_path), "-e", "@vars.json"),
-                ansible_playbook(emu, str(path), str(tmp_path), "-e", "@vars.json")]
-        first, second = recap(runs[0]), recap(runs[1])
-        outcomes[name] = (first, second)
-        assert first[1] == 0, (plugin, runs[0].stdout[-4000:])
-        assert second == (0, 0), (plugin, runs[1].stdout[-4000:])
+        blocks[name + ("_lookup" if kind == "lookup" else "")] = (plugin, examples(plugin))
+    everywhere = set().union(*(registered(tasks) for dummy, tasks in blocks.values()))
+    plays = []
+    for name, (plugin, tasks) in blocks.items():
+        known = set()
+        for task in tasks:
+            text = re.sub(r"'[^']*'|\"[^\"]*\"", "''", "\n".join(expressions(task)))  # names, not strings
+            used = {n for n in everywhere if re.search(r"\b%s\b" % re.escape(n), text)}
+            borrowed = sorted(used - known - registered([task]))
+            assert not borrowed, f"{plugin}: the task {task.get('name')!r} uses {borrowed}, which its block has not registered"
+            known |= registered([task])
+        for run in ("first", "second"):
+            plays.append({"name": f"{run} run of the examples of {plugin}", "hosts": "localhost", "gather_facts": False,
+                          "tasks": tasks})
+    path = tmp_path / "examples.yml"
+    path.write_text(yaml.safe_dump(plays, sort_keys=False))
+    stats_file = tmp_path / "stats.json"
+    proc = ansible_playbook(emu, str(path), str(tmp_path), "-e", "@vars.json", "-e", f"play_stats_file={stats_file}")
+    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    outcomes = {}
+    for name, (plugin, dummy) in blocks.items():
+        for run in ("first", "second"):
+            play = f"{run} run of the examples of {plugin}"
+            assert play in stats, (play, "did not run", proc.stdout[-4000:] + proc.stderr[-2000:])
+            outcomes.setdefault(name, []).append((stats[play]["changed"], stats[play]["failed"]))
+    for name, (first, second) in outcomes.items():
+        assert first[1] == 0, (name, first, proc.stdout[-4000:])
+        assert second == (0, 0), (name, second, proc.stdout[-4000:])
+    assert recap(proc)[1] == 0, proc.stdout[-4000:]
     # the examples did something: builds, an upload, a download, environments created and deployed to
     changed_first = {name: first[0] for name, (first, _second) in outcomes.items()}
     assert changed_first["mx_package"] >= 3 and changed_first["mx_environment"] >= 2, changed_first
