@@ -243,16 +243,16 @@ def test_bad_input_is_refused_before_any_write(emu, tmp_path):
         (dict(environment_id="x" * 33), "environment_id"),
         (dict(deployment_strategy={"max_surge": 120}), "deployment_strategy.max_surge is a percentage"),
     ]
+    package_id = build(emu, tmp_path)
+    cases.append((dict(environment_id="newone", package_id=package_id), "to create it, give cluster_id, namespace, app_url"))
     emu.control("DELETE", "requests")
-    for options, message in cases:
-        options = dict(options)
-        env = options.pop("environment_id", "acc")
-        run = env_task(emu, tmp_path, env=env, **options)
-        assert run.result["failed"] is True and message in run.result["msg"], (options, run.result["msg"])
+    # every case is a module run of its own (an item of one looped task, in one ansible-playbook start)
+    run = run_playbook(emu, "environment_cases", tmp_path, vars_=dict(BASE, environment_id="acc"),
+                       cases=[options for options, dummy in cases])
+    assert run.rc == 0 and len(run.result) == len(cases), run
+    for (options, message), result in zip(cases, run.result):
+        assert result["failed"] is True and message in result["msg"], (options, result["msg"])
     assert not write_requests(emu)
-    missing = env_task(emu, tmp_path, env="newone", package_id=build(emu, tmp_path))
-    assert "to create it, give cluster_id, namespace, app_url" in missing.result["msg"], missing
-    assert [r for r in write_requests(emu) if "/environments" in r["path"]] == []
 
 
 def test_environment_info_lists_and_finds(emu, tmp_path):
