@@ -115,3 +115,46 @@ options:
 requirements:
   - requests >= 2.25 and urllib3 >= 1.26 (Python libraries)
 """
+
+    # Inventory plugins: the same options, from the inventory source or the environment variables.
+    INVENTORY = r"""
+options:
+  base_url:
+    description:
+      - Base URL of the Mendix for Private Cloud API, ending in C(/api/v4).
+    type: str
+    default: https://privatecloud.mendixcloud.com/api/v4
+    env:
+      - name: MENDIX_PRIVATE_CLOUD_URL
+  token:
+    description:
+      - "Mendix Personal Access Token (PAT), sent as C(Authorization: MxToken <token>)."
+      - Better left to the environment variable (an AWX credential sets it) than written into the inventory source;
+        a vaulted value works too.
+    type: str
+    aliases: [pat]
+    env:
+      - name: MENDIX_PAT
+  validate_certs:
+    description:
+      - Whether to verify the API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - Path to a PEM CA bundle used to verify the API's certificate, instead of the system's.
+    type: path
+  request_timeout:
+    description:
+      - Seconds to wait for each HTTP answer.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many times a request is retried on connection errors, broken answers and on HTTP 429, 500, 502, 503 and 504,
+        with one budget per call and C(Retry-After) honoured up to 60 seconds.
+    type: int
+    default: 5
+requirements:
+  - requests >= 2.25 and urllib3 >= 1.26 (Python libraries)
+"""

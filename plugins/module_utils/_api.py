@@ -299,7 +299,7 @@ class Client(object):
     """The Build and Deploy API client of every module and plugin."""
 
     def __init__(self, base_url, token, validate_certs=True, ca_path=None, timeout=30, retries=5, backoff_factor=0.5,
-                 deadline=None):
+                 deadline=None, connections=10):
         if not HAS_REQUESTS:
             raise RuntimeError("the Python library requests is required")
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -310,7 +310,8 @@ class Client(object):
         self.session.headers["Accept"] = "application/json"
         self.session.verify = ca_path if ca_path else validate_certs
         self.retry = make_retry(retries, backoff_factor)
-        self.adapter = CallRetryAdapter(max_retries=self.retry)
+        # connections: how many calls may be in flight at once from threads (a connection each, kept for reuse)
+        self.adapter = CallRetryAdapter(max_retries=self.retry, pool_maxsize=max(10, connections))
         self.session.mount("https://", self.adapter)
         self.session.mount("http://", self.adapter)
         self.verify = self.session.verify

@@ -14,7 +14,6 @@ import time
 import zipfile
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-from ansible.module_utils.common.dict_transformations import _camel_to_snake
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import (
     DEFAULT_BASE_URL,
@@ -25,6 +24,7 @@ from ansible_collections.mendix.private_cloud.plugins.module_utils._api import (
     is_app_missing,
 )
 from ansible_collections.mendix.private_cloud.plugins.module_utils._jobs import JobFailed, JobTimeout, JobWaiter
+from ansible_collections.mendix.private_cloud.plugins.module_utils._output import snake
 from ansible_collections.mendix.private_cloud.plugins.module_utils._repository import DEFAULT_REPOSITORY_URL, RepositoryClient
 
 CONNECTION_ARGSPEC = dict(
@@ -120,28 +120,6 @@ def check_file_name(file_name):
 
 
 # ---------------------------------------------------------------------- results
-_SNAKE_KEYS = {}
-
-
-def _snake_key(key):
-    """camelCase -> snake_case, converted once per distinct key: the regular expressions behind it are the slow part
-    of returning thousands of packages."""
-    try:
-        return _SNAKE_KEYS[key]
-    except KeyError:
-        _SNAKE_KEYS[key] = converted = _camel_to_snake(key)
-        return converted
-
-
-def snake(obj):
-    """An API object with snake_case keys (nested dicts and lists too), as camel_dict_to_snake_dict gives."""
-    if isinstance(obj, dict):
-        return dict((_snake_key(k), snake(v)) for k, v in obj.items())
-    if isinstance(obj, list):
-        return [snake(v) for v in obj]
-    return obj
-
-
 def job_report(started=None, waited=None):
     """The one shape of ``job`` in every result, on success and on failure.
 

@@ -20,6 +20,8 @@ __metaclass__ = type
 
 import re
 
+from ansible.module_utils.common.dict_transformations import _camel_to_snake
+
 # Field names (camelCase or snake_case) whose values are write-only.
 _SECRET_NAME = re.compile(r"(?i)(password|secret|passphrase|private_?key)$")
 # Lists whose items hold a write-only ``key`` (a certificate's private key, base64 of a .pfx file).
@@ -61,3 +63,25 @@ def secret_paths(value, prefix="", _in_certificates=False):
         for pos, item in enumerate(value):
             found += secret_paths(item, "%s[%d]" % (prefix, pos), _in_certificates)
     return found
+
+
+_SNAKE_KEYS = {}
+
+
+def _snake_key(key):
+    """camelCase -> snake_case, converted once per distinct key: the regular expressions behind it are the slow part
+    of returning thousands of packages."""
+    try:
+        return _SNAKE_KEYS[key]
+    except KeyError:
+        _SNAKE_KEYS[key] = converted = _camel_to_snake(key)
+        return converted
+
+
+def snake(obj):
+    """An API object with snake_case keys (nested dicts and lists too), as camel_dict_to_snake_dict gives."""
+    if isinstance(obj, dict):
+        return dict((_snake_key(k), snake(v)) for k, v in obj.items())
+    if isinstance(obj, list):
+        return [snake(v) for v in obj]
+    return obj

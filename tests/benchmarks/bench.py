@@ -26,6 +26,7 @@ import time
 import zipfile
 
 import requests
+import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -624,6 +625,74 @@ def figure_namespace(workdir, repeats):
     return figure_unchanged(workdir, repeats, "mx_namespace", "namespace_ours", setup, uri="namespace_uri")
 
 
+BARE_ENVIRONMENTS = """
+import sys, concurrent.futures, requests
+base, token, workers = sys.argv[1], sys.argv[2], int(sys.argv[3]) or None  # 0: the executor's default
+s = requests.Session()
+s.headers["Authorization"] = "MxToken " + token
+s.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+
+def every(path, field, limit):  # the Deploy API's lists: pages until an empty one (a short page proves nothing)
+    out, offset = [], 0
+    while True:
+        page = s.get(base + path, params={"offset": offset, "limit": limit}, timeout=30).json()[field]
+        if not page:
+            return out
+        out += page
+        offset += len(page)
+
+apps = every("/apps", "apps", 100)
+with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+    lists = list(pool.map(lambda a: every("/apps/%s/environments" % a["app"]["appId"], "environments", 100), apps))
+print(sum(len(envs) for envs in lists))
+"""
+
+
+def figure_inventory(workdir, apps, per_app, repeats):
+    """The inventory plugin (its defaults: 16 apps at once) over apps x per_app environments, every answer 50 ms late,
+    against a bare requests script doing the same reads (the same paging): with ThreadPoolExecutor's default number of
+    threads, as such a script is usually written (min(32, cores + 4)), with the plugin's 16, and one at a time."""
+    seed = {"tokens": [{"name": "admin", "token": TOKEN, "scopes": list(seedmod.ALL_SCOPES)}], "apps": []}
+    for index in range(apps):
+        seed["apps"].append({"id": f"00000000-0000-4000-8000-{index:012d}", "name": f"app-{index:02d}", "namespaces": [
+            {"id": f"ns-{index % 5}", "name": f"ns-{index % 5}", "environments": [
+                {"id": f"env-{number}", "purpose": ("Test", "Acceptance", "Production")[number % 3]}
+                for number in range(per_app)]}]})
+    seed_path = os.path.join(workdir, "inventory-seed.yml")
+    with open(seed_path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(seed, handle)
+    source = os.path.join(workdir, "bench.mendix.yml")
+    with open(source, "w", encoding="utf-8") as handle:
+        handle.write("plugin: mendix.private_cloud.environments\n")
+    default_threads = min(32, (os.cpu_count() or 1) + 4)
+    variants = {"parallel": 0, "same": 16, "sequential": 1}
+    per = {"ours": [], "parallel": [], "same": [], "sequential": []}
+    with EmulatorProcess(args=["--seed", seed_path]) as emu:
+        emu.control("POST", "faults", {"rate": 1, "kinds": ["slow"], "slow_seconds": 0.05, "path": "^/api/v4/apps"})
+        out = os.path.join(workdir, "inventory.json")
+        for dummy in range(repeats):
+            started = time.monotonic()
+            subprocess.run(["ansible-inventory", "-i", source, "--list", "--output", out], env=env_for(emu),
+                           capture_output=True, check=True)
+            per["ours"].append(time.monotonic() - started)
+            with open(out, encoding="utf-8") as handle:
+                assert len(json.load(handle)["_meta"]["hostvars"]) == apps * per_app
+            for name, threads in variants.items():
+                started = time.monotonic()
+                listed = subprocess.run([sys.executable, "-c", BARE_ENVIRONMENTS, emu.url, TOKEN, str(threads)],
+                                        capture_output=True, text=True, check=True).stdout
+                per[name].append(time.monotonic() - started)
+                assert int(listed) == apps * per_app
+    stats = {name: summary(values) for name, values in per.items()}
+    ours = stats["ours"]
+    return [{"figure": f"inventory of {apps} apps x {per_app} environments, every answer 50 ms late (s)", "ours": ours,
+             "baselines": {f"bare requests script, ThreadPoolExecutor's default {default_threads} threads": stats["parallel"],
+                           "the same, one request at a time": stats["sequential"],
+                           "the same with the plugin's 16 threads (not judged)": stats["same"]},
+             "goal": "<= 2 x the threaded script and <= 0.25 x the sequential one",
+             "met": ours["median"] <= 2 * stats["parallel"]["median"] and ours["median"] <= 0.25 * stats["sequential"]["median"]}]
+
+
 # ---------------------------------------------------------------------- report
 def fmt(stat):
     if stat["n"] == 1:
@@ -688,18 +757,19 @@ def main():
     parser.add_argument("--out", help="where to write the Markdown results (default: RESULTS.md for a full run of every figure; "
                                       "stdout only in quick mode or with --only)")
     parser.add_argument("--only", help="comma-separated figure names: wait, polls, build, upload, download, get, list, "
-                                       "parallel, head, prune, ready, environment, deployment, namespace")
+                                       "parallel, head, prune, ready, environment, deployment, namespace, inventory")
     args = parser.parse_args()
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
     if args.quick:
-        plan = {"wait": lambda w: figure_wait(w, [3], 1), "polls": lambda w: figure_polls(w, 20),
+        plan = {"wait": lambda w: figure_wait(w, [3], 1), "polls": lambda w: figure_polls(w, 8),
                 "build": lambda w: figure_build_wall(w, 4, 1), "upload": lambda w: figure_upload(w, 32, 8, 1),
                 "download": lambda w: figure_download(w, 32, 1), "get": lambda w: figure_get(w, 5, 1),
                 "list": lambda w: figure_list(w, 500, 1), "parallel": lambda w: figure_parallel(w, 4, 3),
-                "head": lambda w: figure_head(w, 1), "prune": lambda w: figure_prune(w, 60, 20, 1),
+                "head": lambda w: figure_head(w, 1), "prune": lambda w: figure_prune(w, 20, 5, 1),
                 "ready": lambda w: figure_ready(w, [4], 1), "environment": lambda w: figure_environment(w, 1),
-                "deployment": lambda w: figure_deployment(w, 1), "namespace": lambda w: figure_namespace(w, 1)}
+                "deployment": lambda w: figure_deployment(w, 1), "namespace": lambda w: figure_namespace(w, 1),
+                "inventory": lambda w: figure_inventory(w, 10, 3, 1)}
     else:
         plan = {"wait": lambda w: figure_wait(w, [5, 30, 120], 3), "polls": lambda w: figure_polls(w, 600),
                 "build": lambda w: figure_build_wall(w, 30, 3), "upload": lambda w: figure_upload(w, 1024, 256, 3),
@@ -707,7 +777,8 @@ def main():
                 "list": lambda w: figure_list(w, 10000, 3), "parallel": lambda w: figure_parallel(w, 50, 30),
                 "head": lambda w: figure_head(w, 3), "prune": lambda w: figure_prune(w, 1000, 20, 1),
                 "ready": lambda w: figure_ready(w, [10, 60], 3), "environment": lambda w: figure_environment(w, 5),
-                "deployment": lambda w: figure_deployment(w, 5), "namespace": lambda w: figure_namespace(w, 5)}
+                "deployment": lambda w: figure_deployment(w, 5), "namespace": lambda w: figure_namespace(w, 5),
+                "inventory": lambda w: figure_inventory(w, 50, 10, 5)}
     only = set(args.only.split(",")) if args.only else set(plan)
     rows = []
     with tempfile.TemporaryDirectory(prefix="mxpc-bench-") as workdir:

@@ -189,7 +189,7 @@ SERVICE_PLANS = ("OnDemand", "Dedicated")
 # the spec's enum holds the backslashes literally ('{type: \"database\"}' in its YAML); both spellings are taken
 SERVICE_CONFIGS = ('{type: "database"}', '{type: "storage"}', '{type: \\"database\\"}', '{type: \\"storage\\"}')
 STATES = ("Ready", "Processing", "Failed", "Unknown")
-PURPOSES = ("Test", "Development", "Acceptance", "Production")
+PURPOSES = seedmod.PURPOSES
 METRICS_MODES = ("default", "native", "compatibility")
 
 

@@ -36,6 +36,9 @@ INT_SETTINGS = {
     "repo_max_page_size": 3,
 }
 
+# properties.environmentPurpose: set in the Portal, read-only through the API
+PURPOSES = ("Test", "Development", "Acceptance", "Production")
+
 DEMO_GIT_APP_ID = "c533ee0b-f7db-4e62-868b-1192d392ccec"
 DEMO_SVN_APP_ID = "7b3f1c2e-5d4a-4e8b-9c6f-0a1b2c3d4e5f"
 DEMO_NAMESPACE_ID = "d43aee0b-f7db-4e62-868b-1192d392cfed"
@@ -209,6 +212,11 @@ def normalise(data):
                 env.setdefault("package_id", None)
                 env["instances"] = int(env.get("instances", 1))
                 _require(0 <= env["instances"] <= 10, f"{ewhere}.instances must be 0..10")
+                env["name"] = str(env.get("name") or env["id"])
+                env.setdefault("purpose", "Test")
+                _require(env["purpose"] in PURPOSES, f"{ewhere}.purpose must be one of {', '.join(PURPOSES)}")
+                env.setdefault("production", env["purpose"] == "Production")
+                _require(isinstance(env["production"], bool), f"{ewhere}.production must be true or false")
     settings = dict(DEFAULT_SETTINGS)
     settings.update({key: choices[0] for key, choices in CHOICE_SETTINGS.items()})
     settings.update(INT_SETTINGS)

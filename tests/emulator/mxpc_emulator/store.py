@@ -426,8 +426,9 @@ def initial_manifest(app, ns, env):
         "manifestVersion": "2.0.0",
         "environment": {
             "id": env["id"],
-            "properties": {"name": env["id"], "production": False, "defaultStudioTarget": False, "secretsStoreEnabled": False,
-                           "environmentPurpose": "Test"},
+            "properties": {"name": env.get("name", env["id"]), "production": env.get("production", False),
+                           "defaultStudioTarget": False, "secretsStoreEnabled": False,
+                           "environmentPurpose": env.get("purpose", "Test")},
             "deployment": {"appUrl": env["app_url"], "packageId": env["package_id"] or "",
                            "constants": [{"name": name, "value": value} for name, value in app["constants"].items()],
                            "scheduledEvents": [{"name": name, "enabled": False} for name in app["scheduled_events"]],

@@ -13,6 +13,7 @@ import requests
 import trustme
 
 from emutest import GIT_APP, Api, fast_args
+from mxpc_emulator import seed as seedmod
 from mxpc_emulator.testing import EmulatorProcess
 
 
@@ -98,6 +99,27 @@ def test_seed_file_json_and_bad_seed(tmp_path):
                             capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2
     assert "seed.apps[0].id" in result.stderr
+
+
+def test_seed_environments_have_a_name_a_purpose_and_a_production_flag(tmp_path):
+    """properties.name, environmentPurpose and production come from the seed (defaults: the id, Test, and true only
+    for purpose Production); GET shows them, and a purpose the API does not know is refused with the field named."""
+    seed = tmp_path / "seed.yml"
+    app = "11111111-2222-3333-4444-555555555555"
+    seed.write_text(
+        "tokens:\n  - {name: ops, token: ops-token-123, scopes: [mx:deployment:read]}\n"
+        f"apps:\n  - id: {app}\n    namespaces:\n      - id: ns1\n        environments:\n"
+        "          - {id: test}\n          - {id: prod, name: Production, purpose: Production}\n"
+        "          - {id: acc, purpose: Acceptance, production: true}\n"
+    )
+    with EmulatorProcess(args=["--seed", str(seed)]) as emu:
+        listed = Api(emu, token="ops-token-123")("GET", f"/apps/{app}/environments").json()["environments"]
+    shown = {e["environment"]["id"]: e["environment"]["properties"] for e in listed}
+    assert {k: (v["name"], v["environmentPurpose"], v["production"]) for k, v in shown.items()} == {
+        "test": ("test", "Test", False), "prod": ("Production", "Production", True), "acc": ("acc", "Acceptance", True)}
+    bad = {"apps": [{"id": app, "namespaces": [{"id": "ns1", "environments": [{"id": "x", "purpose": "Staging"}]}]}]}
+    with pytest.raises(seedmod.SeedError, match=r"environments\[0\]\.purpose must be one of Test, Development"):
+        seedmod.normalise(bad)
 
 
 def test_tls(tmp_path):
