@@ -46,3 +46,10 @@ def test_the_harness_and_the_emulator_widen_the_choice():
     assert "tests/emulator/tests" in emulator["pytest"]
     docs = changed.select(["docs/docsite/rst/guide_deployment.rst", "changelogs/fragments/x.yml"])
     assert docs["docs"] and docs["changelog"] and not docs["galaxy"]
+
+
+def test_the_inventory_plugin_runs_its_own_tests_not_every_file_that_says_environments():
+    chosen = changed.select(["plugins/inventory/environments.py"])
+    assert names(chosen["pytest"]) == {"unit", "test_inventory.py"} and chosen["targets"] == []
+    shared = changed.select(["plugins/module_utils/_output.py"])
+    assert "environments" in shared["units"] and "test_inventory.py" in names(shared["pytest"])
