@@ -84,16 +84,14 @@ seealso:
 """
 
 EXAMPLES = r"""
-# acceptance.mendix.yml: every acceptance environment, named after its app
-plugin: mendix.private_cloud.environments
-filters:
-  purpose: Acceptance
-
-# two.mendix.yml: two apps, cached for an hour, with groups of your own
+# acceptance.mendix.yml: the acceptance environments of two apps (an ID and a name), cached for an hour, named
+# <environment>.<app>, with groups and variables of your own
 plugin: mendix.private_cloud.environments
 apps:
   - c533ee0b-f7db-4e62-868b-1192d392ccec
   - demo-svn-app
+filters:
+  purpose: Acceptance
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/mendix-inventory

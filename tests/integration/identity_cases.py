@@ -53,8 +53,8 @@ def test_build_rerun_reports_the_same_package(emu, tmp_path):
 def test_svn_branches_at_one_revision_are_two_builds(emu, tmp_path):
     trunk_623 = dict(app_id=SVN_APP, branch="trunk", revision="623", version="1.3.0")
     release_623 = dict(app_id=SVN_APP, branch="release-1.2", revision="623", version="1.3.0")
-    trunk, release, trunk_again, release_again = (ok(r) for r in steps(emu, tmp_path, trunk_623, release_623, trunk_623,
-                                                                        release_623))
+    results = steps(emu, tmp_path, trunk_623, release_623, trunk_623, release_623)
+    trunk, release, trunk_again, release_again = (ok(r) for r in results)
     assert release["changed"] is True and release["package_id"] != trunk["package_id"]
     for run, again in ((trunk, trunk_again), (release, release_again)):
         assert again["changed"] is False and again["package_id"] == run["package_id"], again

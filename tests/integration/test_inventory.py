@@ -293,12 +293,14 @@ def test_each_configuration_example_reads_twice_and_the_readonly_token_is_enough
     examples = re.search(r'EXAMPLES = r"""(.*?)"""', text, re.S).group(1)
     # one file each, as the comments name them: each starts with its comment, then plugin:
     configs = [yaml.safe_load(part) for part in re.split(r"\n(?=# \S+\.mendix\.yml)", examples) if "plugin:" in part]
-    assert len(configs) == 2
+    assert len(configs) == 1
     for number, config in enumerate(configs):
         if config.get("cache"):
             config["cache_connection"] = str(tmp_path / f"cache-{number}")
         results = [listed(emu, tmp_path, config, token=READONLY)[0] for dummy in range(2)]
         assert results[0] == results[1] and results[0]["_meta"]["hostvars"], config
+    assert sorted(results[0]["_meta"]["hostvars"]) == ["acc.demo-git-app"]  # the svn app has no acceptance environment
+    assert results[0]["mendix_empty"]["hosts"] == ["acc.demo-git-app"]
     assert not [r for r in emu.requests() if r["method"] != "GET"]
 
 
