@@ -107,7 +107,6 @@ groups:
 """
 
 import concurrent.futures
-import difflib
 import re
 import time
 
@@ -117,6 +116,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import HAS_REQUESTS, Client, MendixApiError
 from ansible_collections.mendix.private_cloud.plugins.module_utils._output import public, snake
+from ansible_collections.mendix.private_cloud.plugins.plugin_utils._options import did_you_mean
 
 FILTER_KEYS = ("app_id", "app_name", "namespace_id", "namespace", "cluster_id", "environment_id", "environment_name",
                "purpose", "production", "state")
@@ -223,18 +223,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             known.update(definition.get("aliases") or [])
         unknown = sorted(set(config) - known)
         if unknown:
-            hints = []
-            for name in unknown:
-                close = difflib.get_close_matches(name, sorted(known), 1)
-                hints.append("%s%s" % (name, " (did you mean %s?)" % close[0] if close else ""))
-            raise AnsibleParserError("%s: %s does not know the option %s" % (path, self.NAME, ", ".join(hints)))
+            raise AnsibleParserError("%s: %s does not know the option %s"
+                                     % (path, self.NAME, ", ".join(name + did_you_mean(name, known) for name in unknown)))
         problems = []
         filters = self.get_option("filters") or {}
         for key in sorted(filters):
             if key not in FILTER_KEYS:
-                close = difflib.get_close_matches(key, FILTER_KEYS, 1)
-                problems.append("filters.%s is not a filter%s; filters are %s" % (
-                    key, " (did you mean %s?)" % close[0] if close else "", ", ".join(FILTER_KEYS)))
+                problems.append("filters.%s is not a filter%s; filters are %s"
+                                % (key, did_you_mean(key, FILTER_KEYS), ", ".join(FILTER_KEYS)))
         concurrency = self.get_option("concurrency")
         if not 1 <= concurrency <= 32:
             problems.append("concurrency must be 1 to 32, got %d" % concurrency)

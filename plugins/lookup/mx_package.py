@@ -103,14 +103,13 @@ _raw:
       type: str
 """
 
-import difflib
-
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import HAS_REQUESTS, Client, MendixApiError
 from ansible_collections.mendix.private_cloud.plugins.module_utils._identity import filter_packages, resolve_vcs
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import check_build, check_uuid, snake
+from ansible_collections.mendix.private_cloud.plugins.plugin_utils._options import did_you_mean
 
 
 class LookupModule(LookupBase):
@@ -139,10 +138,7 @@ class LookupModule(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         unknown = sorted(set(kwargs) - self.known_options())
         if unknown:
-            hints = []
-            for name in unknown:
-                close = difflib.get_close_matches(name, sorted(self._options), 1)
-                hints.append("%s%s" % (name, " (did you mean %s?)" % close[0] if close else ""))
+            hints = [name + did_you_mean(name, self._options) for name in unknown]
             raise AnsibleLookupError("mendix.private_cloud.mx_package does not know the option %s; its options are %s"
                                      % (", ".join(hints), ", ".join(sorted(o for o in self._options if o != "_terms"))))
         if not HAS_REQUESTS:
