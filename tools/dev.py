@@ -409,11 +409,15 @@ def matrix_units(version):
          ROOT, "-q", "-n", "1", "tests/unit"], env=tool_env())
 
 
-def matrix_integration(version):
-    """The ansible-test targets and the integration tests of MATRIX_INTEGRATION with that ansible-core."""
+def matrix_integration(version, part="all"):
+    """The ansible-test targets and the integration tests of MATRIX_INTEGRATION with that ansible-core (`part`:
+    targets or tests alone, so that the test command's lanes can run the two side by side)."""
     setup()
     venv = core_venv(version)
-    integration(venv=venv)
+    if part in ("all", "targets"):
+        integration(venv=venv)
+    if part == "targets":
+        return
     step(f"integration tests with {core_version(venv)}: {' '.join(MATRIX_INTEGRATION)}")
     bin_dir = os.path.join(venv, "bin")
     env = tool_env(PATH=bin_dir + os.pathsep + BIN + os.pathsep + os.environ.get("PATH", ""),
@@ -621,10 +625,12 @@ QUIET_LANE = ([("sanity", ["sanity"])] + [(f"sanity {v}", ["sanity", "--core", v
 # quiet lane once its own steps are done (while the pytest suites still run, so at a mild priority), and two lanes
 # once the pytest suites end.
 AFTER_PYTEST = [
-    [(f"integration {oldest_version()}", ["matrix-integration", "--core", oldest_version()]),
-     (f"unit tests {MATRIX[0]}", ["units", "--core", MATRIX[0]])],
+    [(f"integration {oldest_version()}", ["matrix-integration", "--core", oldest_version(), "--part", "tests"])],
     [("oldest libraries", ["oldest"]), (f"unit tests {MATRIX[2]}", ["units", "--core", MATRIX[2]])],
     [("ansible-test integration", ["integration"]), (f"unit tests {MATRIX[1]}", ["units", "--core", MATRIX[1]])],
+    # the older release's targets apart from its integration tests: together they were the run's last, lone step
+    [(f"ansible-test integration {oldest_version()}", ["matrix-integration", "--core", oldest_version(), "--part", "targets"]),
+     (f"unit tests {MATRIX[0]}", ["units", "--core", MATRIX[0]])],
 ]
 BESIDE_PYTEST_PRIORITY = 5
 LOW_PRIORITY = 15
@@ -876,7 +882,9 @@ def main():
     p_units.set_defaults(func=lambda a: matrix_units(a.core))
     p_mi = sub.add_parser("matrix-integration", help="the targets and the matrix's integration tests with an older ansible-core")
     p_mi.add_argument("--core", required=True, choices=MATRIX)
-    p_mi.set_defaults(func=lambda a: matrix_integration(a.core))
+    p_mi.add_argument("--part", default="all", choices=["all", "targets", "tests"],
+                      help="only the ansible-test targets, or only the integration tests (default: both)")
+    p_mi.set_defaults(func=lambda a: matrix_integration(a.core, a.part))
     sub.add_parser("oldest", help="only the tests on the oldest requests and urllib3 claimed").set_defaults(func=oldest)
     p_int = sub.add_parser("integration", help="only ansible-test integration (the targets given, or all, against an emulator)")
     p_int.add_argument("targets", nargs="*")

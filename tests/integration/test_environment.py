@@ -257,21 +257,23 @@ def test_bad_input_is_refused_before_any_write(emu, tmp_path):
 
 def test_environment_info_lists_and_finds(emu, tmp_path):
     create(emu, tmp_path, name="Acceptance")
-    every = run_playbook(emu, "environment_info", tmp_path, app_id=GIT_APP)
-    assert [e["id"] for e in every.result["environments"]] == ["acc", "gitdemo"], every
-    assert every.result["changed"] is False
-    by_name = run_playbook(emu, "environment_info", tmp_path, vars_=dict(app_id=GIT_APP, name="Acceptance"))
-    assert [e["id"] for e in by_name.result["environments"]] == ["acc"]
-    one = run_playbook(emu, "environment_info", tmp_path, app_id=GIT_APP, namespace_id=NAMESPACE, environment_id="gitdemo")
-    assert [e["id"] for e in one.result["environments"]] == ["gitdemo"]
-    assert one.result["environments"][0]["container"]["last_running_instance_count"] == 1
-    none = run_playbook(emu, "environment_info", tmp_path, app_id=GIT_APP, namespace_id=NAMESPACE, environment_id="nope")
-    assert none.result["environments"] == [] and none.result["failed"] is False
-    unknown = run_playbook(emu, "environment_info", tmp_path, app_id="00000000-0000-4000-8000-000000000000",
-                           namespace_id=NAMESPACE, environment_id="nope", allow_failure=True)
-    assert unknown.result["failed"] is True and "could not be found" in unknown.result["msg"]
-    assert unknown.result["msg"].startswith("app_id=00000000-0000-4000-8000-000000000000 is not found or not visible to "
-                                            "this token"), unknown.result["msg"]
+    unknown_app = "00000000-0000-4000-8000-000000000000"
+    # each query is a module run of its own: an item of one looped task, in one ansible-playbook start
+    run = run_playbook(emu, "environment_info_cases", tmp_path, cases=[
+        dict(app_id=GIT_APP), dict(app_id=GIT_APP, name="Acceptance"),
+        dict(app_id=GIT_APP, namespace_id=NAMESPACE, environment_id="gitdemo"),
+        dict(app_id=GIT_APP, namespace_id=NAMESPACE, environment_id="nope"),
+        dict(app_id=unknown_app, namespace_id=NAMESPACE, environment_id="nope")])
+    assert run.rc == 0 and len(run.result) == 5, run
+    every, by_name, one, none, unknown = run.result
+    assert [e["id"] for e in every["environments"]] == ["acc", "gitdemo"], every
+    assert every["changed"] is False and not every.get("failed")
+    assert [e["id"] for e in by_name["environments"]] == ["acc"]
+    assert [e["id"] for e in one["environments"]] == ["gitdemo"]
+    assert one["environments"][0]["container"]["last_running_instance_count"] == 1
+    assert none["environments"] == [] and none["failed"] is False
+    assert unknown["failed"] is True and "could not be found" in unknown["msg"]
+    assert unknown["msg"].startswith(f"app_id={unknown_app} is not found or not visible to this token"), unknown["msg"]
 
 
 CERT_KEY = base64.b64encode(b"-----PFX of the app's client certificate, 2f9c61-----").decode()
