@@ -2,8 +2,9 @@
 # Copyright (c) mendix.private_cloud contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Action plugin of mx_package: finds ``src`` on the controller as the copy module does, and uploads from there; like
-every module of the collection, it completes the task's options from the action group's module_defaults.
+"""Action plugin of mx_package: finds ``src`` (and each ``builds`` item's) on the controller as the copy module does,
+and uploads from there; like every module of the collection, it completes the task's options from the action
+group's module_defaults.
 
 ``src`` is a file on the controller, so a task with ``src`` runs the module on the controller whatever host the
 task targets: the file is read where it is, never copied to the host first, and the host needs neither the
@@ -34,19 +35,26 @@ class ActionModule(MendixAction):
         del tmp
         task_vars = task_vars or {}
         module_args = self.module_args()
-        src = module_args.get("src")
         module_name = self._task.resolved_action or "mendix.private_cloud.mx_package"
-        if not src:
-            result.update(self._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars))
-            return result
-        try:
-            module_args["src"] = self._find_needle("files", src)
-        except AnsibleError as exc:
-            result.update(failed=True, changed=False,
-                          msg="Invalid input: src %s was not found on the controller (searched the role's and the "
-                              "playbook's files/ folders and the path itself): %s" % (src, to_text(exc)))
-            return result
-        if self._connection.transport == "local":
+        # src of the task, or of each item of builds
+        found = False
+        places = [("src", module_args)]
+        builds = module_args.get("builds")
+        if isinstance(builds, list):
+            builds = module_args["builds"] = [dict(item) if isinstance(item, dict) else item for item in builds]
+            places += [("builds[%d].src" % index, item) for index, item in enumerate(builds) if isinstance(item, dict)]
+        for name, where in places:
+            if not where.get("src"):
+                continue
+            try:
+                where["src"] = self._find_needle("files", where["src"])
+            except AnsibleError as exc:
+                result.update(failed=True, changed=False,
+                              msg="Invalid input: %s %s was not found on the controller (searched the role's and the "
+                                  "playbook's files/ folders and the path itself): %s" % (name, where["src"], to_text(exc)))
+                return result
+            found = True
+        if not found or self._connection.transport == "local":
             result.update(self._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars))
             return result
         result.update(self._execute_on_controller(module_name, module_args, task_vars))

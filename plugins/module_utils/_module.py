@@ -167,6 +167,7 @@ class MendixModule(AnsibleModule):
             self.fail_json(msg=missing_required_lib("requests") + " " + WHERE_TO_RUN, exception=REQUESTS_IMPORT_ERROR)
         self._client = None
         self._repository = None
+        self.connections = 10  # calls that may be in flight at once from threads: a connection each, kept for reuse
 
     def wait_errors(self):
         """What is wrong with the shared wait options, if the module has them (checked with the module's own)."""
@@ -201,7 +202,8 @@ class MendixModule(AnsibleModule):
             if plain_http_off_loopback(url):
                 self.warn("base_url %s is plain http to another host: the token travels unencrypted. Use https." % url)
             self._client = Client(url, p["token"], validate_certs=p["validate_certs"], ca_path=p.get("ca_path"),
-                                  timeout=p["request_timeout"], retries=p["retries"], deadline=self.deadline())
+                                  timeout=p["request_timeout"], retries=p["retries"], deadline=self.deadline(),
+                                  connections=self.connections)
         return self._client
 
     @property

@@ -64,8 +64,8 @@ options:
   app_id:
     description:
       - The App ID (a UUID) shown in the Mendix Portal.
+      - Required, unless O(builds) is given.
     type: str
-    required: true
   state:
     description:
       - V(present) builds (with O(branch) and O(revision)) or uploads (with O(src)) a package unless it exists.
@@ -131,6 +131,66 @@ options:
       - Build or upload even when a matching package exists or a matching job is running.
     type: bool
     default: false
+  builds:
+    description:
+      - Many builds or uploads in one task (a fleet), each found, started and waited on as one task with O(app_id)
+        would be, with the same identity, journal and lock rules, all at once in this one process and within one bound,
+        O(wait_timeout) plus one O(request_timeout) for the whole task.
+      - Items that ask for the same thing (the same app, branch, revision, version, description and version control,
+        or the same file) share one build; the first of them reports it, the others report C(joined_job=true) in their RV(builds) item.
+      - The options O(vcs), O(identity_marker), O(force), O(wait), O(wait_timeout), O(wait_max_interval),
+        O(job_journal_dir) and the connection options apply to every item.
+      - Every item is checked before any request is sent; one item's bad value fails the task with nothing sent.
+      - The role M(mendix.private_cloud.build_and_deploy) uses this to build for all hosts of a play in one task.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - A name for the item, unique in the list, that its result carries (the role uses the host's name).
+        type: str
+        required: true
+      app_id:
+        description:
+          - The App ID (a UUID).
+        type: str
+        required: true
+      branch:
+        description:
+          - Branch to build, as O(branch).
+        type: str
+      revision:
+        description:
+          - Revision to build, as O(revision); without it, the head of the branch.
+        type: str
+      version:
+        description:
+          - Version of the package, as O(version).
+        type: str
+      description:
+        description:
+          - Description of the built package, as O(description).
+        type: str
+      vcs:
+        description:
+          - The version control system of the app, as O(vcs); the task's O(vcs) when not given.
+        type: str
+        choices: [auto, git, svn]
+      src:
+        description:
+          - Path of an C(.mda) file to upload, on the controller, as O(src).
+        type: path
+      file_name:
+        description:
+          - File name of the uploaded package, as O(file_name).
+        type: str
+  fail_on_build_error:
+    description:
+      - With O(builds), whether the task fails when one of its builds fails (after every build has ended).
+      - With V(false), the task fails only on bad input; each failed build says so in its own RV(builds) item
+        (C(failed) and C(msg)), so that a play can fail just the hosts of that build (as the role does).
+    type: bool
+    default: true
 notes:
   - Building needs a token with the scopes C(mx:privatecloud-build:write) and C(mx:modelrepository:write); uploading and
     deleting need C(mx:privatecloud-build:write); checking what exists needs C(mx:privatecloud-build:read) or C(write).
@@ -192,6 +252,29 @@ EXAMPLES = r"""
   mendix.private_cloud.mx_package:
     app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
     src: my-app_2.2.1.mda
+
+- name: Build the head of main of three apps at once, one deadline for all
+  mendix.private_cloud.mx_package:
+    builds:
+      - name: orders
+        app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
+        branch: main
+        version: 2.4.0
+      - name: billing
+        app_id: 7b3f1c2e-5d4a-4e8b-9c6f-0a1b2c3d4e5f
+        branch: trunk
+        revision: "623"
+        version: 1.3.0
+      - name: portal
+        app_id: 4a1f0c9e-2b7d-4e3a-8c5f-6d9e0b1a2c3d
+        branch: main
+        revision: 9c1d3e5f7081a2b3c46f995268a3c14d0e8b2f7a
+    wait_timeout: 1800
+  register: fleet
+
+- name: Show each app's package
+  ansible.builtin.debug:
+    msg: "{{ fleet.builds | items2dict(key_name='name', value_name='package_id') }}"
 
 - name: Delete a package (ok when it is gone already)
   mendix.private_cloud.mx_package:
@@ -278,6 +361,7 @@ job:
   description:
     - The API job of this task, or the running job of the same build it waited on (RV(joined_job)); V(null) when
       nothing was started, so the condition C(result.job is not none) works on every run.
+    - V(null) with O(builds), whose items each have their own.
     - The same shape on success and on failure.
   returned: always
   type: dict
@@ -327,10 +411,42 @@ reconciled:
     - V(true) when the answer to the build or upload request was lost and the package was found by watching the package list.
   returned: always
   type: bool
+builds:
+  description:
+    - With O(builds), one item per item given, in the same order, each with the keys a task with O(app_id) returns
+      for that build (RV(package_id), RV(package), RV(model_version), RV(job), RV(joined_job), RV(reconciled),
+      RV(resolved_revision), RV(resolved_from), RV(notes)), and the keys below.
+    - The task's own C(changed) is V(true) when any item's is.
+  returned: when O(builds) is given
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The item's O(builds[].name).
+      type: str
+      returned: always
+    changed:
+      description: Whether this item started (or, in check mode, would start) a build or upload.
+      type: bool
+      returned: always
+    failed:
+      description: Whether this item's build failed.
+      type: bool
+      returned: always
+    msg:
+      description: Why the build failed.
+      type: str
+      returned: when RV(builds[].failed)
+    warnings:
+      description: The warnings of this item's build (also given as the task's warnings, with the item's name).
+      type: list
+      elements: str
+      returned: always
 """
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import env_fallback
 
@@ -364,6 +480,10 @@ from ansible_collections.mendix.private_cloud.plugins.module_utils._module impor
 def check_input(module):
     """Values the argument spec cannot check (relations between options are in the spec)."""
     p = module.params
+    if p.get("builds") is not None:
+        if p["state"] == "absent":
+            return None, ["builds builds or uploads many packages; it does not go with state=absent"]
+        return "fleet", check_builds(p["builds"])
     errors = check_uuid("app_id", p["app_id"])
     if p["state"] == "absent":
         return None, errors + check_uuid("package_id", p.get("package_id"), "the UUID of the package to delete")
@@ -372,10 +492,42 @@ def check_input(module):
     return "build", errors + check_build(p.get("branch"), p.get("revision"), p.get("version"), head_ok=True)
 
 
+def check_builds(builds):
+    """Every item of builds=, each error naming the item, before any request."""
+    errors = []
+    if not builds:
+        return ["builds is empty: give one item per build or upload, or leave builds out and give app_id"]
+    seen = set()
+    for index, item in enumerate(builds):
+        where = "builds[%d]" % index + (" (%s)" % item["name"] if item.get("name") else "")
+        own = []
+        if not item.get("name"):
+            own.append("name must not be empty: give each item a name unique in the list (the role uses the host's)")
+        elif item["name"] in seen:
+            own.append("name %s is given to another item too: give each item its own name" % item["name"])
+        seen.add(item.get("name"))
+        own += check_uuid("app_id", item["app_id"])
+        if item.get("src") and item.get("branch"):
+            own.append("give branch (to build) or src (to upload), not both")
+        elif item.get("src"):
+            extra = [k for k in ("revision", "version", "description") if item.get(k)]
+            if extra:
+                own.append("%s go with branch (a build), not with src (an upload)" % ", ".join(extra))
+            own += check_src(item["src"]) + check_file_name(item.get("file_name"))
+        elif item.get("branch"):
+            if item.get("file_name"):
+                own.append("file_name goes with src (an upload), not with branch")
+            own += check_build(item["branch"], item.get("revision"), item.get("version"), head_ok=True)
+        else:
+            own.append("give branch (and revision, or none for the branch's head) to build, or src to upload")
+        errors += ["%s: %s" % (where, error) for error in own]
+    return errors
+
+
 def main():
     module = MendixModule(
         argument_spec=dict(
-            app_id=dict(type="str", required=True),
+            app_id=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             branch=dict(type="str"),
             revision=dict(type="str"),
@@ -388,23 +540,49 @@ def main():
             file_name=dict(type="str"),
             package_id=dict(type="str"),
             force=dict(type="bool", default=False),
+            builds=dict(type="list", elements="dict", options=dict(
+                name=dict(type="str", required=True),
+                app_id=dict(type="str", required=True),
+                branch=dict(type="str"),
+                revision=dict(type="str"),
+                version=dict(type="str"),
+                description=dict(type="str"),
+                vcs=dict(type="str", choices=["auto", "git", "svn"]),
+                src=dict(type="path"),
+                file_name=dict(type="str"),
+            )),
+            fail_on_build_error=dict(type="bool", default=True),
         ),
         wait=True,
         supports_check_mode=True,
-        required_if=[("state", "absent", ["package_id"]), ("state", "present", ["branch", "src"], True)],
+        required_one_of=[("app_id", "builds")],
+        required_if=[("state", "absent", ["package_id"])],
         required_by={"version": "branch", "description": "branch", "revision": "branch", "file_name": "src"},
         mutually_exclusive=[("src", "branch"), ("src", "revision"), ("package_id", "branch"), ("package_id", "revision"),
-                            ("package_id", "src")],
+                            ("package_id", "src"), ("builds", "app_id"), ("builds", "branch"), ("builds", "src"),
+                            ("builds", "package_id")],
     )
     p = module.params
+    if p["builds"] is None and p["state"] == "present" and not (p["branch"] or p["src"]):
+        module.fail_json(msg="state is present but any of the following are missing: branch, src (or give builds)",
+                         changed=False, job=None, reconciled=False, joined_job=False)
     mode, errors = check_input(module)
     errors += module.wait_errors()
     module.fail_on(errors, changed=False, job=None, reconciled=False, joined_job=False)
+    if mode == "fleet":
+        fleet = Fleet(module)
+        module.connections = len(fleet.groups())
+        module.check_connection_input()
+        fleet.run()
     module.check_connection_input()
-    app_id = p["app_id"].lower()
-    task = PackageTask(module, app_id)
+    task = PackageTask(module, p["app_id"].lower())
+    run_task(task, mode)
+
+
+def run_task(task, mode):
+    """One build, upload or delete to its end: the task exits (or fails) through its module."""
     try:
-        if p["state"] == "absent":
+        if mode is None:
             task.delete()
         else:
             task.present(mode)
@@ -412,6 +590,119 @@ def main():
         task.fail("%s; raise wait_timeout, or look for a task that hangs" % exc)
     except (MendixApiError, JobFailed, JobTimeout) as exc:
         task.fail_api(exc)
+
+
+class ItemEnded(Exception):
+    """How one item of builds= ends: its result, as a task with app_id would have exited or failed with."""
+
+    def __init__(self, result):
+        super(ItemEnded, self).__init__("item ended")
+        self.result = result
+
+
+class ItemModule(object):
+    """The module as one item of builds= sees it: the item's own options, warnings and end; the task's client (safe to
+    share between threads), clock, check mode and deadline. Each item has its own App Repository API client, whose
+    retry setting a revision check changes for a moment."""
+
+    def __init__(self, module, params):
+        self.module = module
+        self.params = params
+        self.check_mode = module.check_mode
+        self.started = module.started
+        self.warnings = []
+        self._client = module.client
+        self._repository = None
+
+    client = property(lambda self: self._client)
+    repository = MendixModule.repository
+    deadline = MendixModule.deadline
+    time_left = MendixModule.time_left
+    waiter = MendixModule.waiter
+    fail_on = MendixModule.fail_on
+
+    def warn(self, warning):
+        self.warnings.append(warning)
+
+    def exit_json(self, **result):
+        raise ItemEnded(result)
+
+    def fail_json(self, msg, **result):
+        result.update(failed=True, msg=msg)
+        raise ItemEnded(result)
+
+
+class Fleet(object):
+    """builds=: every distinct build or upload of the list at once, each as one task, all within the task's bound."""
+
+    FIELDS = ("branch", "revision", "version", "description", "vcs", "src", "file_name")
+
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+
+    def groups(self):
+        """The items by what they ask for, in the order of their first item: {what: [items]}."""
+        groups = {}
+        for item in self.p["builds"]:
+            what = (item["app_id"].lower(),) + tuple(
+                item.get(k) or (self.p["vcs"] if k == "vcs" else None) for k in self.FIELDS)
+            groups.setdefault(what, []).append(item)
+        return list(groups.values())
+
+    def run_one(self, item):
+        params = dict(self.p, builds=None, app_id=item["app_id"], state="present")
+        for field in self.FIELDS:
+            params[field] = item.get(field) or None
+        params["vcs"] = item.get("vcs") or self.p["vcs"]
+        mode = "upload" if params["src"] else "build"
+        module = ItemModule(self.module, params)
+        result = None
+        try:
+            try:
+                run_task(PackageTask(module, item["app_id"].lower()), mode)
+            except ItemEnded:
+                raise
+            # one build's surprise must not end the others
+            except Exception as exc:  # pylint: disable=broad-except
+                module.fail_json("%s: %s" % (type(exc).__name__, exc), changed=False, job=None, reconciled=False,
+                                 joined_job=False)
+        except ItemEnded as ended:
+            result = ended.result
+        result.setdefault("failed", False)
+        result["warnings"] = module.warnings
+        return result
+
+    def run(self):
+        groups = self.groups()
+        # every distinct build at once: each waits on its own job, so all of them wait within the same time
+        pool = ThreadPoolExecutor(max_workers=len(groups))
+        try:
+            results = list(pool.map(lambda group: self.run_one(group[0]), groups))
+        finally:
+            pool.shutdown(wait=True)
+        by_name = {}
+        for group, result in zip(groups, results):
+            for position, item in enumerate(group):
+                own = dict(result, name=item["name"])
+                if position and own.get("changed"):  # the first item started it; the others joined it
+                    own.update(changed=False, joined_job=True)
+                by_name[item["name"]] = own
+                for warning in result["warnings"]:
+                    self.module.warn("%s: %s" % (item["name"], warning))
+        builds = [by_name[item["name"]] for item in self.p["builds"]]
+        diff = {"before": {}, "after": {}}
+        for build in builds:
+            own = build.pop("diff", None) or {}
+            diff["before"][build["name"]] = own.get("before", {})
+            diff["after"][build["name"]] = own.get("after", {})
+        changed = any(build.get("changed") for build in builds)
+        failed = [build for build in builds if build["failed"]]
+        if failed and self.p["fail_on_build_error"]:
+            self.module.fail_json(msg="%d of %d builds failed: %s" % (len(failed), len(builds), "; ".join(
+                "%s: %s" % (build["name"], build["msg"]) for build in failed)), changed=changed, builds=builds, diff=diff,
+                job=None, reconciled=False, joined_job=False)
+        self.module.exit_json(changed=changed, builds=builds, diff=diff, job=None, reconciled=False, joined_job=False)
 
 
 class PackageTask(object):
