@@ -141,6 +141,7 @@ options:
       - The options O(vcs), O(identity_marker), O(force), O(wait), O(wait_timeout), O(wait_max_interval),
         O(job_journal_dir) and the connection options apply to every item.
       - Every item is checked before any request is sent; one item's bad value fails the task with nothing sent.
+      - An empty string in an item is a value left out (so that a template can give every key).
       - The role M(mendix.private_cloud.build_and_deploy) uses this to build for all hosts of a play in one task.
     type: list
     elements: dict
@@ -425,6 +426,10 @@ builds:
       description: The item's O(builds[].name).
       type: str
       returned: always
+    app_id:
+      description: The item's O(builds[].app_id), in lower case.
+      type: str
+      returned: always
     changed:
       description: Whether this item started (or, in check mode, would start) a build or upload.
       type: bool
@@ -442,6 +447,13 @@ builds:
       type: list
       elements: str
       returned: always
+by_name:
+  description:
+    - With O(builds), the same items as RV(builds), by their name, so that a host of a play can take its own with
+      C(result.by_name[inventory_hostname]) at no cost per host.
+  returned: when O(builds) is given
+  type: dict
+  sample: {"orders": {"name": "orders", "package_id": "63e50976-34bf-4ce4-820b-9e5f106e5fa5", "changed": true}}
 """
 
 import os
@@ -499,6 +511,7 @@ def check_builds(builds):
         return ["builds is empty: give one item per build or upload, or leave builds out and give app_id"]
     seen = set()
     for index, item in enumerate(builds):
+        item.update((key, None) for key, value in list(item.items()) if value == "")
         where = "builds[%d]" % index + (" (%s)" % item["name"] if item.get("name") else "")
         own = []
         if not item.get("name"):
@@ -684,7 +697,7 @@ class Fleet(object):
         by_name = {}
         for group, result in zip(groups, results):
             for position, item in enumerate(group):
-                own = dict(result, name=item["name"])
+                own = dict(result, name=item["name"], app_id=item["app_id"].lower())
                 if position and own.get("changed"):  # the first item started it; the others joined it
                     own.update(changed=False, joined_job=True)
                 by_name[item["name"]] = own
@@ -700,9 +713,10 @@ class Fleet(object):
         failed = [build for build in builds if build["failed"]]
         if failed and self.p["fail_on_build_error"]:
             self.module.fail_json(msg="%d of %d builds failed: %s" % (len(failed), len(builds), "; ".join(
-                "%s: %s" % (build["name"], build["msg"]) for build in failed)), changed=changed, builds=builds, diff=diff,
-                job=None, reconciled=False, joined_job=False)
-        self.module.exit_json(changed=changed, builds=builds, diff=diff, job=None, reconciled=False, joined_job=False)
+                "%s: %s" % (build["name"], build["msg"]) for build in failed)), changed=changed, builds=builds, by_name=by_name,
+                diff=diff, job=None, reconciled=False, joined_job=False)
+        self.module.exit_json(changed=changed, builds=builds, by_name=by_name, diff=diff, job=None, reconciled=False,
+                              joined_job=False)
 
 
 class PackageTask(object):
