@@ -254,22 +254,19 @@ EXAMPLES = r"""
     app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
     src: my-app_2.2.1.mda
 
-- name: Build the head of main of three apps at once, one deadline for all
+- name: Build two apps at once, one deadline for all
   mendix.private_cloud.mx_package:
     builds:
       - name: orders
         app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
         branch: main
-        version: 2.4.0
+        revision: 6f995268a3c14d0e8b2f7a9c1d3e5f7081a2b3c4
+        version: 1.0.1
       - name: billing
         app_id: 7b3f1c2e-5d4a-4e8b-9c6f-0a1b2c3d4e5f
         branch: trunk
         revision: "623"
         version: 1.3.0
-      - name: portal
-        app_id: 4a1f0c9e-2b7d-4e3a-8c5f-6d9e0b1a2c3d
-        branch: main
-        revision: 9c1d3e5f7081a2b3c46f995268a3c14d0e8b2f7a
     wait_timeout: 1800
   register: fleet
 
@@ -576,7 +573,7 @@ def main():
                             ("builds", "package_id")],
     )
     p = module.params
-    if p["builds"] is None and p["state"] == "present" and not (p["branch"] or p["src"]):
+    if p["builds"] is None and p["state"] == "present" and p["branch"] is None and p["src"] is None:
         module.fail_json(msg="state is present but any of the following are missing: branch, src (or give builds)",
                          changed=False, job=None, reconciled=False, joined_job=False)
     mode, errors = check_input(module)
