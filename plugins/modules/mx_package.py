@@ -142,7 +142,7 @@ options:
         O(job_journal_dir) and the connection options apply to every item.
       - Every item is checked before any request is sent; one item's bad value fails the task with nothing sent.
       - An empty string in an item is a value left out (so that a template can give every key).
-      - The role M(mendix.private_cloud.build_and_deploy) uses this to build for all hosts of a play in one task.
+      - The role C(mendix.private_cloud.build_and_deploy) uses this to build for all hosts of a play in one task.
     type: list
     elements: dict
     suboptions:
