@@ -299,6 +299,15 @@ def sanity_tree():
     return base, dest
 
 
+def sanity_home(venv=VENV):
+    """The home directory ansible-test sanity runs with: the user's for .venv's release, one of its own under the cache
+    for each older release. ansible-test builds its sanity virtual environments under ~/.ansible/test without a lock,
+    so two releases' runs side by side must not share that folder."""
+    if venv == VENV:
+        return os.path.expanduser("~")
+    return os.path.join(os.path.dirname(CACHE), "ansible-test-home", os.path.basename(venv).lstrip("."))
+
+
 def offline_get_pip(venv=VENV):
     """ansible-test fetches a pip bootstrap script named after the pip version it asks for; where that host is out of
     reach, put the stand-in beside the project in its cache under that name."""
@@ -309,7 +318,7 @@ def offline_get_pip(venv=VENV):
         with open(source, encoding="utf-8") as handle:
             versions |= set(re.findall(r"\bpip='([0-9.]+)'", handle.read()))
     for version in versions:
-        cache = os.path.expanduser("~/.ansible/test/cache/get_pip_%s.py" % version.replace(".", "_"))
+        cache = os.path.join(sanity_home(venv), ".ansible", "test", "cache", "get_pip_%s.py" % version.replace(".", "_"))
         if os.path.exists(SHARED_GET_PIP) and not os.path.exists(cache):
             os.makedirs(os.path.dirname(cache), exist_ok=True)
             shutil.copy(SHARED_GET_PIP, cache)
@@ -325,6 +334,12 @@ def sanity(_args=None, venv=VENV, paths=()):
     base, dest = sanity_tree()
     try:
         env = tool_env(PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""), VIRTUAL_ENV=venv)
+        home = sanity_home(venv)
+        if home != os.path.expanduser("~"):  # pip's download cache stays the user's
+            os.makedirs(home, exist_ok=True)
+            env.setdefault("PIP_CACHE_DIR", os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                                                         os.path.join(os.path.expanduser("~"), ".cache"), "pip"))
+            env["HOME"] = home
         env.pop("PYTHONPATH")
         env.pop("ANSIBLE_COLLECTIONS_PATH")
         run([os.path.join(bin_dir, "ansible-test"), "sanity", "--python", "3.11", "--color", "no", "--requirements",
@@ -608,25 +623,27 @@ def setup_all():
             done.result()  # the first failure ends the set-up with its message
 
 
-# How the test command spends two cores. The checks that are not timed (sanity on the four ansible-core releases,
-# lint, the changelog, the galaxy import, the docsite, the EE check, the quick benchmarks, whose figures are not
-# judged) run in one lane at a low CPU priority beside the
-# pytest suites, in the time the tests wait on the emulator; the four sanity runs share that lane because ansible-test
-# builds its sanity virtual environments under ~/.ansible/test on first use, and two runs must not build the same one
-# at once. The checks that run playbooks against an emulator (and so wait and time out) follow, in AFTER_PYTEST's
-# groups. Each step is `python3 tools/dev.py <step>`, its output kept and printed whole
-# when it ends (after the pytest suites' own output), so the log reads step by step.
-QUIET_LANE = ([("sanity", ["sanity"])] + [(f"sanity {v}", ["sanity", "--core", v]) for v in MATRIX]
-              + [("lint", ["lint"]), ("changelog", ["changelog"]), ("galaxy", ["galaxy"]), ("docs", ["docs"]),
-                 ("execution environment", ["ee"]),
-                 # the quick benchmarks show that every figure can be taken; their numbers are not judged
-                 ("benchmarks (quick)", ["bench", "--quick"])])
-# The checks that run playbooks against an emulator, in groups taken longest first by whichever lane is free: the
-# quiet lane once its own steps are done (while the pytest suites still run, so at a mild priority), and two lanes
-# once the pytest suites end.
+# How the test command spends two cores. The checks that are not timed run in three lanes at a low CPU priority
+# beside the pytest suites, in the time the tests wait on the emulator: sanity on the four ansible-core releases, two
+# releases a lane (each older release's sanity runs in a home of its own, see sanity_home, so that two runs never
+# build the same virtual environment at once), and lint, the changelog, the galaxy import, the docsite and the EE
+# check. Sanity waits much of its time on pip and runs one process at a time, so two of them side by side keep the
+# second core busy once the pytest suites end. Each step is `python3 tools/dev.py <step>`, its output kept and printed
+# whole when it ends (after the pytest suites' own output), so the log reads step by step.
+QUIET_LANES = [
+    [("sanity", ["sanity"]), (f"sanity {MATRIX[1]}", ["sanity", "--core", MATRIX[1]])],
+    [(f"sanity {MATRIX[0]}", ["sanity", "--core", MATRIX[0]]), (f"sanity {MATRIX[2]}", ["sanity", "--core", MATRIX[2]])],
+    [("lint", ["lint"]), ("changelog", ["changelog"]), ("galaxy", ["galaxy"]), ("docs", ["docs"]),
+     ("execution environment", ["ee"])],
+]
+# The checks that run playbooks against an emulator, in groups taken longest first by whichever lane is free: a quiet
+# lane once its own steps are done (while the pytest suites still run, so at a mild priority), and two lanes once the
+# pytest suites end.
 AFTER_PYTEST = [
     [(f"integration {oldest_version()}", ["matrix-integration", "--core", oldest_version(), "--part", "tests"])],
     [("oldest libraries", ["oldest"]), (f"unit tests {MATRIX[2]}", ["units", "--core", MATRIX[2]])],
+    # the quick benchmarks show that every figure can be taken; their numbers are not judged
+    [("benchmarks (quick)", ["bench", "--quick"])],
     [("ansible-test integration", ["integration"]), (f"unit tests {MATRIX[1]}", ["units", "--core", MATRIX[1]])],
     # the older release's targets apart from its integration tests: together they were the run's last, lone step
     [(f"ansible-test integration {oldest_version()}", ["matrix-integration", "--core", oldest_version(), "--part", "targets"]),
@@ -801,10 +818,11 @@ def test(args):
     cpu_use = CpuUse().__enter__()
     try:
         timed("set-up", setup_all)
-        step("sanity, lint, changelog, galaxy, docs, the EE check and the quick benchmarks in a lane at low priority "
-             "beside the pytest suites; their output follows the suites'")
+        step("sanity, lint, changelog, galaxy, docs, the EE check and the quick benchmarks in three lanes at low "
+             "priority beside the pytest suites; their output follows the suites'")
         queue = [list(group) for group in AFTER_PYTEST]
-        lanes.start(QUIET_LANE, niceness=LOW_PRIORITY, then=queue, then_niceness=BESIDE_PYTEST_PRIORITY)
+        for lane in QUIET_LANES:
+            lanes.start(lane, niceness=LOW_PRIORITY, then=queue, then_niceness=BESIDE_PYTEST_PRIORITY)
         lanes.hold()
         try:
             timed("pytest", pytest, args)
