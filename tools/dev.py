@@ -334,8 +334,8 @@ def sanity(_args=None, venv=VENV, paths=()):
     base, dest = sanity_tree()
     try:
         env = tool_env(PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""), VIRTUAL_ENV=venv)
-        home = sanity_home(venv)
-        if home != os.path.expanduser("~"):  # pip's download cache stays the user's
+        if venv != VENV:  # an older release's home of its own; pip's download cache stays the user's
+            home = sanity_home(venv)
             os.makedirs(home, exist_ok=True)
             env.setdefault("PIP_CACHE_DIR", os.path.join(os.environ.get("XDG_CACHE_HOME") or
                                                          os.path.join(os.path.expanduser("~"), ".cache"), "pip"))
@@ -818,8 +818,8 @@ def test(args):
     cpu_use = CpuUse().__enter__()
     try:
         timed("set-up", setup_all)
-        step("sanity, lint, changelog, galaxy, docs, the EE check and the quick benchmarks in three lanes at low "
-             "priority beside the pytest suites; their output follows the suites'")
+        step("sanity, lint, changelog, galaxy, docs and the EE check in three lanes at low priority beside the pytest "
+             "suites, then the checks that run playbooks; their output follows the suites'")
         queue = [list(group) for group in AFTER_PYTEST]
         for lane in QUIET_LANES:
             lanes.start(lane, niceness=LOW_PRIORITY, then=queue, then_niceness=BESIDE_PYTEST_PRIORITY)
