@@ -455,11 +455,10 @@ by_name:
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import BACKOFF_MAX, RETRY_AFTER_CAP, MendixApiError, make_retry
+from ansible_collections.mendix.private_cloud.plugins.module_utils._fleet import item_diffs, run_groups, run_item, spread
 from ansible_collections.mendix.private_cloud.plugins.module_utils._identity import (
     DEFAULT_VERSION,
     described,
@@ -602,44 +601,8 @@ def run_task(task, mode):
         task.fail_api(exc)
 
 
-class ItemEnded(Exception):
-    """How one item of builds= ends: its result, as a task with app_id would have exited or failed with."""
-
-    def __init__(self, result):
-        super(ItemEnded, self).__init__("item ended")
-        self.result = result
-
-
-class ItemModule(object):
-    """The module as one item of builds= sees it: the item's own options, warnings and end; the task's client (safe to
-    share between threads), clock, check mode and deadline. Each item has its own App Repository API client, whose
-    retry setting a revision check changes for a moment."""
-
-    def __init__(self, module, params):
-        self.module = module
-        self.params = params
-        self.check_mode = module.check_mode
-        self.started = module.started
-        self.warnings = []
-        self._client = module.client
-        self._repository = None
-
-    client = property(lambda self: self._client)
-    repository = MendixModule.repository
-    deadline = MendixModule.deadline
-    time_left = MendixModule.time_left
-    waiter = MendixModule.waiter
-    fail_on = MendixModule.fail_on
-
-    def warn(self, warning):
-        self.warnings.append(warning)
-
-    def exit_json(self, **result):
-        raise ItemEnded(result)
-
-    def fail_json(self, msg, **result):
-        result.update(failed=True, msg=msg)
-        raise ItemEnded(result)
+# a task with builds= has no package of its own: its items have theirs
+TASK_KEYS = dict(job=None, reconciled=False, joined_job=False, package_id=None, package=None, model_version=None)
 
 
 class Fleet(object):
@@ -666,54 +629,22 @@ class Fleet(object):
             params[field] = item.get(field) or None
         params["vcs"] = item.get("vcs") or self.p["vcs"]
         mode = "upload" if params["src"] else "build"
-        module = ItemModule(self.module, params)
-        result = None
-        try:
-            try:
-                run_task(PackageTask(module, item["app_id"].lower()), mode)
-            except ItemEnded:
-                raise
-            # one build's surprise must not end the others
-            except Exception as exc:  # pylint: disable=broad-except
-                module.fail_json("%s: %s" % (type(exc).__name__, exc), changed=False, job=None, reconciled=False,
-                                 joined_job=False)
-        except ItemEnded as ended:
-            result = ended.result
-        result.setdefault("failed", False)
-        result["warnings"] = module.warnings
-        return result
+        return run_item(self.module, params, lambda module: run_task(PackageTask(module, item["app_id"].lower()), mode),
+                        changed=False, job=None, reconciled=False, joined_job=False)
 
     def run(self):
         groups = self.groups()
         # every distinct build at once: each waits on its own job, so all of them wait within the same time
-        pool = ThreadPoolExecutor(max_workers=len(groups))
-        try:
-            results = list(pool.map(lambda group: self.run_one(group[0]), groups))
-        finally:
-            pool.shutdown(wait=True)
-        by_name = {}
-        for group, result in zip(groups, results):
-            for position, item in enumerate(group):
-                own = dict(result, name=item["name"], app_id=item["app_id"].lower())
-                if position and own.get("changed"):  # the first item started it; the others joined it
-                    own.update(changed=False, joined_job=True)
-                by_name[item["name"]] = own
-                for warning in result["warnings"]:
-                    self.module.warn("%s: %s" % (item["name"], warning))
+        by_name = spread(self.module, groups, run_groups(groups, lambda group: self.run_one(group[0])), "joined_job")
         builds = [by_name[item["name"]] for item in self.p["builds"]]
-        diff = {"before": {}, "after": {}}
-        for build in builds:
-            own = build.pop("diff", None) or {}
-            diff["before"][build["name"]] = own.get("before", {})
-            diff["after"][build["name"]] = own.get("after", {})
+        diff = item_diffs(builds)
         changed = any(build.get("changed") for build in builds)
         failed = [build for build in builds if build["failed"]]
         if failed and self.p["fail_on_build_error"]:
             self.module.fail_json(msg="%d of %d builds failed: %s" % (len(failed), len(builds), "; ".join(
                 "%s: %s" % (build["name"], build["msg"]) for build in failed)), changed=changed, builds=builds, by_name=by_name,
-                diff=diff, job=None, reconciled=False, joined_job=False)
-        self.module.exit_json(changed=changed, builds=builds, by_name=by_name, diff=diff, job=None, reconciled=False,
-                              joined_job=False)
+                diff=diff, **TASK_KEYS)
+        self.module.exit_json(changed=changed, builds=builds, by_name=by_name, diff=diff, **TASK_KEYS)
 
 
 class PackageTask(object):
