@@ -57,22 +57,22 @@ options:
   app_id:
     description:
       - The App ID (a UUID) shown in the Mendix Portal.
+      - Required, unless O(deployments) is given.
     type: str
-    required: true
   namespace_id:
     description:
       - ID of the namespace the environment runs in.
+      - Required, unless O(deployments) is given.
     type: str
-    required: true
   environment_id:
     description:
       - ID of the environment (at most 32 characters), not its name.
+      - Required, unless O(deployments) is given.
     type: str
-    required: true
   package_id:
     description:
       - ID (a UUID) of the deployment package to run, for example RV(mendix.private_cloud.mx_package#module:package_id).
-      - One of O(package_id) and O(source_environment_id) is required.
+      - One of O(package_id), O(source_environment_id) and O(deployments) is required.
     type: str
   source_environment_id:
     description:
@@ -122,7 +122,81 @@ options:
         0 instances before the change (stopped on purpose) is not started; RV(notes) says so.
     type: bool
     default: false
+  deployments:
+    description:
+      - Many deploys in one task (a fleet), for example every app of a nightly build, each run as one task with
+        O(app_id) would be (the same reads, lock, waits, verification and rollback), all at once in this one process
+        and within one bound, O(wait_timeout) plus one O(request_timeout) for the whole task (twice that with
+        rollbacks).
+      - Items that deploy to the same environment must ask for the same package and options; they share one deploy,
+        the first reports it and the others report C(joined=true) in their RV(deployments) item. Items that differ
+        fail the task before any request.
+      - O(restart), O(rollback_on_failure) and the health check options of the task apply to every item that does
+        not give its own; O(wait), O(wait_timeout), O(wait_max_interval), O(job_journal_dir) and the connection
+        options apply to every item. Promotion (O(source_environment_id)) is for single tasks.
+      - Every item is checked before any request is sent; one item's bad value fails the task with nothing sent.
+      - An empty string in an item is a value left out (so that a template can give every key).
+      - The role C(mendix.private_cloud.build_and_deploy) uses this to deploy for all hosts of a play in one task.
+    type: list
+    elements: dict
+    version_added: 0.3.0
+    suboptions:
+      name:
+        description:
+          - A name for the item, unique in the list, that its result carries (the role uses the host's name).
+        type: str
+        required: true
+      app_id:
+        description:
+          - The App ID (a UUID).
+        type: str
+        required: true
+      namespace_id:
+        description:
+          - ID of the namespace the environment runs in.
+        type: str
+        required: true
+      environment_id:
+        description:
+          - ID of the environment, not its name.
+        type: str
+        required: true
+      package_id:
+        description:
+          - ID of the deployment package to run; required (an empty value is refused, naming the item).
+        type: str
+      restart:
+        description:
+          - As O(restart); the task's when not given.
+        type: bool
+      rollback_on_failure:
+        description:
+          - As O(rollback_on_failure); the task's when not given.
+        type: bool
+      health_check_url:
+        description:
+          - As O(health_check_url); the task's when not given.
+        type: str
+      health_check_status:
+        description:
+          - As O(health_check_status); the task's when not given.
+        type: int
+      health_check_contains:
+        description:
+          - As O(health_check_contains); the task's when not given.
+        type: str
+  fail_on_deploy_error:
+    description:
+      - With O(deployments), whether the task fails when one of its deploys fails (after every deploy has ended).
+      - With V(false), the task fails only on bad input; each failed deploy says so in its own RV(deployments) item
+        (C(failed) and C(msg)), so that a play can fail just the hosts of that environment (as the role does).
+    type: bool
+    default: true
+    version_added: 0.3.0
 notes:
+  - In check mode, a O(package_id) that is given but null (for example C(build.package_id) of a build that check mode
+    only predicted, which has no package yet) is reported as the deploy a real run makes - V(changed), with RV(notes)
+    saying so - and sends no request.
   - Needs a token with the scope C(mx:deployment:write) (C(mx:deployment:read) is enough in check mode).
   - Before writing, the package is looked up with the Build API (C(mx:privatecloud-build:read)), so that a wrong
     O(package_id) fails before the environment is touched; without that scope the check is skipped with a warning.
@@ -164,6 +238,18 @@ EXAMPLES = r"""
     namespace_id: d43aee0b-f7db-4e62-868b-1192d392cfed
     environment_id: acceptance
     source_environment_id: gitdemo
+
+- name: Deploy the night's packages to every test environment at once
+  mendix.private_cloud.mx_deployment:
+    deployments:
+      - name: orders
+        app_id: c533ee0b-f7db-4e62-868b-1192d392ccec
+        namespace_id: d43aee0b-f7db-4e62-868b-1192d392cfed
+        environment_id: gitdemo
+        package_id: "{{ build.package_id }}"
+    health_check_url: /
+    rollback_on_failure: true
+  register: fleet
 
 - name: Deploy and restart the app
   mendix.private_cloud.mx_deployment:
@@ -237,22 +323,146 @@ rollback_package_id:
   description: The package a rollback put back (or tried to).
   returned: when a rollback was made or tried
   type: str
+deployments:
+  description:
+    - With O(deployments), one item per item given, in the same order, each with the keys a task with O(app_id)
+      returns for that deploy (RV(package_id), RV(previous_package_id), RV(environment), RV(jobs), RV(ready),
+      RV(health_check), RV(notes), RV(rolled_back), RV(rollback_package_id)), and the keys below. The task's own
+      RV(package_id), RV(previous_package_id) and RV(environment) are then V(null).
+    - The task's own C(changed) is V(true) when any item's is.
+  returned: when O(deployments) is given
+  type: list
+  elements: dict
+  version_added: 0.3.0
+  contains:
+    name:
+      description: The item's O(deployments[].name).
+      type: str
+      returned: always
+    app_id:
+      description: The item's O(deployments[].app_id), in lower case.
+      type: str
+      returned: always
+    changed:
+      description: Whether this item changed (or, in check mode, would change) its environment.
+      type: bool
+      returned: always
+    joined:
+      description: Whether an earlier item of the list made this item's deploy (the same environment and package).
+      type: bool
+      returned: always
+    failed:
+      description: Whether this item's deploy failed.
+      type: bool
+      returned: always
+    msg:
+      description: Why the deploy failed.
+      type: str
+      returned: when RV(deployments[].failed)
+    warnings:
+      description: The warnings of this item's deploy (also given as the task's warnings, with the item's name).
+      type: list
+      elements: str
+      returned: always
+by_name:
+  description:
+    - With O(deployments), the same items as RV(deployments), by their name, so that a host of a play can take its
+      own with C(result.by_name[inventory_hostname]) at no cost per host.
+  returned: when O(deployments) is given
+  type: dict
+  version_added: 0.3.0
+  sample: {"orders": {"name": "orders", "package_id": "63e50976-34bf-4ce4-820b-9e5f106e5fa5", "changed": true}}
 """
 
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
 from ansible_collections.mendix.private_cloud.plugins.module_utils._env_service import DeployFailed, EnvironmentService, LockTimeout
+from ansible_collections.mendix.private_cloud.plugins.module_utils._fleet import item_diffs, run_groups, run_item, spread
 from ansible_collections.mendix.private_cloud.plugins.module_utils._journal import ENV_DIR
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import MendixModule, check_length, check_uuid
+
+
+TASK_KEYS = dict(package_id=None, previous_package_id=None, environment=None, jobs=[], notes=[], rolled_back=False)
+ITEM_OPTIONS = ("restart", "rollback_on_failure", "health_check_url", "health_check_status", "health_check_contains")
+
+
+def check_deploy(p, wait):
+    """A deploy's values (of the task, or of one item of deployments=) that the argument spec cannot check."""
+    errors = check_uuid("app_id", p["app_id"])
+    if p.get("package_id") is not None:
+        errors += check_uuid("package_id", p["package_id"], "the UUID of a deployment package of this app")
+    errors += check_length("namespace_id", p["namespace_id"], 1, 64)
+    errors += check_length("environment_id", p["environment_id"], 1, 32, " (the environment's ID, not its name)")
+    if p.get("source_environment_id") is not None:
+        errors += check_length("source_environment_id", p["source_environment_id"], 1, 32, " (the environment's ID, not its name)")
+        if p["source_environment_id"] == p["environment_id"] and p.get("source_namespace_id") in (None, p["namespace_id"]):
+            errors.append("source_environment_id must be another environment than environment_id")
+    elif p.get("source_allow_stopped"):
+        errors.append("source_allow_stopped applies to a promotion: give source_environment_id, or leave it out")
+    if p.get("source_namespace_id") is not None:
+        errors += check_length("source_namespace_id", p["source_namespace_id"], 1, 64)
+    if p["health_check_url"] is not None and not p["health_check_url"].strip():
+        errors.append("health_check_url must be an http(s) URL or a path under the environment's appUrl")
+    if p["health_check_contains"] is not None and p["health_check_url"] is None:
+        errors.append("health_check_contains needs health_check_url: it is what the check's answer must hold")
+    if not 100 <= p["health_check_status"] <= 599:
+        errors.append("health_check_status must be an HTTP status from 100 to 599, got %d" % p["health_check_status"])
+    for option in ("restart", "rollback_on_failure"):
+        if p[option] and not wait:
+            errors.append("%s=true needs wait=true: it acts on what the wait finds" % option)
+    if p["health_check_url"] and not wait:
+        errors.append("health_check_url needs wait=true: the check runs within the wait")
+    return errors
+
+
+def item_params(p, item):
+    """The options one item of deployments= runs with: its own, and the task's where it gives none."""
+    params = dict(p, deployments=None, source_environment_id=None, source_namespace_id=None, source_allow_stopped=False)
+    for key in ("app_id", "namespace_id", "environment_id", "package_id"):
+        params[key] = item.get(key)
+    for key in ITEM_OPTIONS:
+        if item.get(key) is not None:
+            params[key] = item[key]
+    return params
+
+
+def check_deployments(p):
+    """Every item of deployments=, each error naming the item, before any request. Items that deploy to the same
+    environment must ask for the same thing (they share one deploy)."""
+    if not p["deployments"]:
+        return ["deployments is empty: give one item per environment, or leave deployments out and give app_id"]
+    errors, names, where_of = [], set(), {}
+    for index, item in enumerate(p["deployments"]):
+        item.update((key, None) for key, value in list(item.items()) if value == "")
+        where = "deployments[%d]" % index + (" (%s)" % item["name"] if item.get("name") else "")
+        own = []
+        if not item.get("name"):
+            own.append("name must not be empty: give each item a name unique in the list (the role uses the host's)")
+        elif item["name"] in names:
+            own.append("name %s is given to another item too: give each item its own name" % item["name"])
+        names.add(item.get("name"))
+        params = item_params(p, item)
+        if params["package_id"] is None:
+            own.append("package_id is missing: give the package this environment gets")
+        own += check_deploy(params, p["wait"])
+        if not own:
+            target = (params["app_id"].lower(), params["namespace_id"], params["environment_id"])
+            asked = tuple(str(params[key]).lower() for key in ("package_id",) + ITEM_OPTIONS)
+            first = where_of.setdefault(target, (where, asked))
+            if first[1] != asked:
+                own.append("deploys to the same environment as %s with other values; one environment gets one deploy: "
+                           "give both the same package_id and options, or drop one" % first[0])
+        errors += ["%s: %s" % (where, error) for error in own]
+    return errors
 
 
 def main():
     module = MendixModule(
         argument_spec=dict(
-            app_id=dict(type="str", required=True),
-            namespace_id=dict(type="str", required=True),
-            environment_id=dict(type="str", required=True),
+            app_id=dict(type="str"),
+            namespace_id=dict(type="str"),
+            environment_id=dict(type="str"),
             package_id=dict(type="str"),
             source_environment_id=dict(type="str"),
             source_namespace_id=dict(type="str"),
@@ -263,39 +473,49 @@ def main():
             health_check_contains=dict(type="str"),
             rollback_on_failure=dict(type="bool", default=False),
             job_journal_dir=dict(type="path", fallback=(env_fallback, [ENV_DIR])),
+            deployments=dict(type="list", elements="dict", options=dict(
+                name=dict(type="str", required=True),
+                app_id=dict(type="str", required=True),
+                namespace_id=dict(type="str", required=True),
+                environment_id=dict(type="str", required=True),
+                package_id=dict(type="str"),
+                restart=dict(type="bool"),
+                rollback_on_failure=dict(type="bool"),
+                health_check_url=dict(type="str"),
+                health_check_status=dict(type="int"),
+                health_check_contains=dict(type="str"),
+            )),
+            fail_on_deploy_error=dict(type="bool", default=True),
         ),
         wait=True,
         supports_check_mode=True,
-        required_one_of=[("package_id", "source_environment_id")],
-        mutually_exclusive=[("package_id", "source_environment_id")],
+        required_one_of=[("app_id", "deployments"), ("package_id", "source_environment_id", "deployments")],
+        required_together=[("app_id", "namespace_id", "environment_id")],
+        mutually_exclusive=[("package_id", "source_environment_id")] + [
+            ("deployments", option)
+            for option in ("app_id", "namespace_id", "environment_id", "package_id", "source_environment_id")],
         required_by={"source_namespace_id": "source_environment_id", "health_check_contains": "health_check_url"},
     )
     p = module.params
-    errors = check_uuid("app_id", p["app_id"])
-    if p["package_id"] is not None:
-        errors += check_uuid("package_id", p["package_id"], "the UUID of a deployment package of this app")
-    errors += check_length("namespace_id", p["namespace_id"], 1, 64)
-    errors += check_length("environment_id", p["environment_id"], 1, 32, " (the environment's ID, not its name)")
-    if p["source_environment_id"] is not None:
-        errors += check_length("source_environment_id", p["source_environment_id"], 1, 32, " (the environment's ID, not its name)")
-        if p["source_environment_id"] == p["environment_id"] and p["source_namespace_id"] in (None, p["namespace_id"]):
-            errors.append("source_environment_id must be another environment than environment_id")
-    elif p["source_allow_stopped"]:
-        errors.append("source_allow_stopped applies to a promotion: give source_environment_id, or leave it out")
-    if p["source_namespace_id"] is not None:
-        errors += check_length("source_namespace_id", p["source_namespace_id"], 1, 64)
-    if p["health_check_url"] is not None and not p["health_check_url"].strip():
-        errors.append("health_check_url must be an http(s) URL or a path under the environment's appUrl")
-    if not 100 <= p["health_check_status"] <= 599:
-        errors.append("health_check_status must be an HTTP status from 100 to 599, got %d" % p["health_check_status"])
-    for option in ("restart", "rollback_on_failure"):
-        if p[option] and not p["wait"]:
-            errors.append("%s=true needs wait=true: it acts on what the wait finds" % option)
-    if p["health_check_url"] and not p["wait"]:
-        errors.append("health_check_url needs wait=true: the check runs within the wait")
+    if p["deployments"] is not None:
+        errors = check_deployments(p)
+    else:
+        errors = check_deploy(p, p["wait"])
     errors += module.wait_errors()
-    module.fail_on(errors, changed=False)
+    module.fail_on(errors, changed=False, **TASK_KEYS)
+    if p["deployments"] is not None:
+        fleet = Fleet(module)
+        module.connections = len(fleet.groups())
+        module.check_connection_input()
+        fleet.run()
     module.check_connection_input()
+    deploy(module)
+
+
+def deploy(module):
+    """One deploy (or promotion) to its end: the task, or one item of deployments=, exits or fails through
+    ``module``."""
+    p = module.params
     app_id = p["app_id"].lower()
     service = EnvironmentService(module, app_id, p["namespace_id"], p["environment_id"])
     try:
@@ -310,6 +530,41 @@ def main():
     except LockTimeout as exc:
         module.fail_json(msg="%s; raise wait_timeout, or look for a task that hangs" % exc, changed=False)
     outcome.report(module)
+
+
+class Fleet(object):
+    """deployments=: every distinct deploy of the list at once, each as one task, all within the task's bound."""
+
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+
+    def groups(self):
+        """The items by environment, in the order of their first item (check_deployments made sure that items of one
+        environment ask for the same deploy)."""
+        groups = {}
+        for item in self.p["deployments"]:
+            groups.setdefault((item["app_id"].lower(), item["namespace_id"], item["environment_id"]), []).append(item)
+        return list(groups.values())
+
+    def run_one(self, item):
+        return run_item(self.module, item_params(self.p, item), deploy, changed=False)
+
+    def run(self):
+        groups = self.groups()
+        # every environment at once: each deploy waits on its own jobs and its environment, not on the CPU
+        by_name = spread(self.module, groups, run_groups(groups, lambda group: self.run_one(group[0])), "joined")
+        deployments = [by_name[item["name"]] for item in self.p["deployments"]]
+        for item in deployments:
+            item.setdefault("joined", False)
+        diff = item_diffs(deployments)
+        changed = any(item.get("changed") for item in deployments)
+        failed = [item for item in deployments if item["failed"]]
+        if failed and self.p["fail_on_deploy_error"]:
+            self.module.fail_json(msg="%d of %d deployments failed: %s" % (len(failed), len(deployments), "; ".join(
+                "%s: %s" % (item["name"], item["msg"]) for item in failed)), changed=changed, deployments=deployments,
+                by_name=by_name, diff=diff, **TASK_KEYS)
+        self.module.exit_json(changed=changed, deployments=deployments, by_name=by_name, diff=diff, **TASK_KEYS)
 
 
 def promoted_package(module, app_id):

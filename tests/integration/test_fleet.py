@@ -1,4 +1,5 @@
-"""Many builds in one task: mx_package's builds option, and the role's build stage run once for all hosts of a play."""
+"""Many builds and deploys in one task: mx_package's builds and mx_deployment's deployments options, and the role's build
+and deploy stages run once for all hosts of a play."""
 
 import json
 
@@ -131,3 +132,133 @@ def test_the_role_builds_once_for_all_hosts_and_fails_only_the_host_of_a_failed_
     assert again.rc == 0 and write_requests(emu) == [], again
     changed = set(t.split("]")[0] for t in again.stdout.split("TASK [")[1:] if "\nchanged: " in t)
     assert changed == {"Save the hand-off for the test"}, changed
+
+
+# ---------------------------------------------------------------------- deployments= and the role's deploy stage
+def fleet_packages(emu, tmp_path):
+    """A package of each demo app (one fleet build), by name."""
+    run = run_playbook(emu, "fleet", tmp_path, builds=[
+        {"name": "git", "app_id": GIT_APP, "branch": "main", "revision": REV1},
+        {"name": "svn", "app_id": SVN_APP, "branch": "trunk", "revision": "623"}])
+    assert run.rc == 0 and not run.result.get("failed"), run
+    return {b["name"]: b["package_id"] for b in run.result["builds"]}
+
+
+def deployments_to(packages):
+    return [{"name": "git", "app_id": GIT_APP, "namespace_id": NAMESPACE, "environment_id": "gitdemo",
+             "package_id": packages["git"]},
+            {"name": "git-again", "app_id": GIT_APP.upper(), "namespace_id": NAMESPACE, "environment_id": "gitdemo",
+             "package_id": packages["git"]},
+            {"name": "svn", "app_id": SVN_APP, "namespace_id": NAMESPACE, "environment_id": "svndemo",
+             "package_id": packages["svn"]}]
+
+
+def test_deployments_change_every_environment_at_once_and_rerun_unchanged(emu, tmp_path):
+    packages = fleet_packages(emu, tmp_path)
+    emu.control("DELETE", "requests")
+    run = run_playbook(emu, "fleet_deploy", tmp_path, diff=True, deployments=deployments_to(packages))
+    requests = emu.requests()
+    assert run.rc == 0 and not run.result.get("failed"), run
+    assert run.result["changed"] is True and run.result["package_id"] is None and run.result["environment"] is None
+    git, again, svn = run.result["deployments"]
+    assert [d["name"] for d in run.result["deployments"]] == ["git", "git-again", "svn"]
+    assert git["changed"] is True and git["joined"] is False and git["environment"]["package_id"] == packages["git"]
+    assert again["changed"] is False and again["joined"] is True and again["jobs"] == git["jobs"]
+    assert svn["changed"] is True and svn["failed"] is False and svn["ready"]["polls"] >= 1
+    assert run.result["by_name"]["svn"]["package_id"] == packages["svn"]
+    assert run.result["diff"]["after"]["git"] == {"package_id": packages["git"]}
+    assert manifest(emu)["deployment"]["packageId"] == packages["git"]
+    assert manifest(emu, "svndemo", SVN_APP)["deployment"]["packageId"] == packages["svn"]
+    # one update per environment, both sent before either environment was last read (its check after Ready): at once
+    puts = [i for i, r in enumerate(requests) if r["method"] == "PUT"]
+    last_reads = [max(i for i, r in enumerate(requests) if r["method"] == "GET" and r["path"].endswith("/" + env))
+                  for env in ("gitdemo", "svndemo")]
+    assert len(puts) == 2 and max(puts) < min(last_reads), [(r["method"], r["path"]) for r in requests]
+
+    emu.control("DELETE", "requests")
+    rerun = run_playbook(emu, "fleet_deploy", tmp_path, deployments=deployments_to(packages))
+    assert rerun.rc == 0 and rerun.result["changed"] is False, rerun
+    assert write_requests(emu) == []
+
+
+def test_deployments_in_check_mode_predict_and_write_nothing(emu, tmp_path):
+    packages = fleet_packages(emu, tmp_path)
+    emu.control("DELETE", "requests")
+    run = run_playbook(emu, "fleet_deploy", tmp_path, check=True, deployments=deployments_to(packages))
+    assert run.rc == 0 and run.result["changed"] is True, run
+    assert [d["changed"] for d in run.result["deployments"]] == [True, False, True]
+    assert run.result["deployments"][2]["environment"]["package_id"] == packages["svn"]
+    assert write_requests(emu) == [] and manifest(emu)["deployment"]["packageId"] == ""
+
+
+def test_a_failed_deploy_fails_its_item_and_not_the_others(emu, tmp_path):
+    packages = fleet_packages(emu, tmp_path)
+    emu.control("POST", "deploy-faults", {"environmentId": "svndemo", "effect": "fail", "count": 2})
+    failed = run_playbook(emu, "fleet_deploy", tmp_path, deployments=deployments_to(packages))
+    assert failed.result["failed"] is True and failed.result["changed"] is True, failed
+    assert failed.result["msg"].startswith("1 of 3 deployments failed: svn: Deploying package_id="), failed.result["msg"]
+    git, dummy, svn = failed.result["deployments"]
+    assert git["failed"] is False and git["changed"] is True and svn["failed"] is True and svn["msg"]
+    assert manifest(emu)["deployment"]["packageId"] == packages["git"]
+
+    lenient = run_playbook(emu, "fleet_deploy", tmp_path, deployments=deployments_to(packages), fail_on_deploy_error=False)
+    assert lenient.result.get("failed") is not True, lenient
+    assert [d["failed"] for d in lenient.result["deployments"]] == [False, False, True]
+    assert [d["changed"] for d in lenient.result["deployments"]] == [False, False, True]
+
+
+def test_bad_deployments_fail_the_task_before_any_request_naming_each(emu, tmp_path):
+    pkg = "63e50976-34bf-4ce4-820b-9e5f106e5fa5"
+    other = "7b0a3c1e-34bf-4ce4-820b-9e5f106e5fa5"
+    item = {"app_id": GIT_APP, "namespace_id": NAMESPACE, "environment_id": "gitdemo", "package_id": pkg}
+    deployments = [dict(item, name="a", app_id="not-a-uuid"),
+                   dict(item, name="a", environment_id="x" * 33),
+                   dict(item, name="c", package_id=""),
+                   dict(item, name="d", health_check_status=99),
+                   dict(item, name="e"),
+                   dict(item, name="f", package_id=other),
+                   dict(item, name="g", health_check_contains="up")]
+    run = run_playbook(emu, "fleet_deploy", tmp_path, deployments=deployments)
+    msg = run.result["msg"]
+    assert run.result["failed"] is True and run.result["changed"] is False, run
+    assert "deployments[0] (a): app_id must be" in msg and "deployments[1] (a): name a is given to another item" in msg
+    assert "deployments[1] (a): environment_id must be 1 to 32 characters" in msg, msg
+    assert "deployments[2] (c): package_id is missing" in msg and "deployments[3] (d): health_check_status" in msg, msg
+    assert "deployments[5] (f): deploys to the same environment as deployments[4] (e)" in msg, msg
+    assert "deployments[6] (g): health_check_contains needs health_check_url" in msg, msg
+    assert "deployments[4]" not in msg.replace("as deployments[4]", ""), msg
+    no_wait = run_playbook(emu, "fleet_deploy", tmp_path, wait=False, rollback_on_failure=True,
+                           deployments=[dict(item, name="a")])
+    assert "deployments[0] (a): rollback_on_failure=true needs wait=true" in no_wait.result["msg"], no_wait
+    unknown = run_playbook(emu, "fleet_deploy", tmp_path, deployments=[dict(item, name="a", enviroment="gitdemo")])
+    assert unknown.result["failed"] is True and "enviroment" in unknown.result["msg"], unknown
+    assert emu.requests() == []
+
+
+def test_the_role_deploys_once_for_all_hosts_and_fails_only_the_host_of_a_failed_deploy(emu, tmp_path):
+    """Three hosts: two deploy the same build to one environment, one deploys to an environment whose update fails."""
+    inventory = hosts_inventory(tmp_path, {
+        "web1": (GIT_APP, "main", REV1, {"host_namespace_id": NAMESPACE, "host_environment_id": "gitdemo"}),
+        "web2": (GIT_APP, "main", REV1, {"host_namespace_id": NAMESPACE, "host_environment_id": "gitdemo"}),
+        "svn": (SVN_APP, "trunk", "623", {"host_namespace_id": NAMESPACE, "host_environment_id": "svndemo"})})
+    defaults = dict(defaults_base_url=emu.url, defaults_repository_url=repository_url(emu), defaults_token=ADMIN)
+    emu.control("POST", "deploy-faults", {"environmentId": "svndemo", "effect": "fail"})
+    run = run_playbook(emu, "role_defaults", tmp_path, inventory=inventory, **defaults)
+    assert run.rc != 0, run
+    recap = {line.split()[0]: line for line in run.stdout.split("PLAY RECAP")[1].strip().splitlines()}
+    assert "failed=1" in recap["svn"] and all("failed=0" in recap[h] for h in ("web1", "web2")), recap
+    assert "Fail this host when its deploy failed" in run.stdout.split("fatal: [svn]")[0].rsplit("TASK [", 1)[1]
+    assert run.stdout.count("TASK [mendix.private_cloud.build_and_deploy : Deploy the packages of every host") == 1
+    took = run.stdout.split("Take this host's deploy")[1].split("TASK [")[0]
+    assert "changed: [web1]" in took and "ok: [web2]" in took and "changed: [svn]" in took, took
+    [path] = tmp_path.glob("result-role_defaults-*.json.web1")
+    assert manifest(emu)["deployment"]["packageId"] == json.loads(path.read_text())["package_id"]
+    assert manifest(emu, "svndemo", SVN_APP)["deployment"]["packageId"] == ""
+    assert len([r for r in write_requests(emu) if r["method"] == "PUT"]) == 2  # one each: gitdemo, and svndemo's failed
+
+    emu.control("DELETE", "requests")
+    again = run_playbook(emu, "role_defaults", tmp_path, inventory=inventory, **defaults)
+    assert again.rc == 0, again
+    took = again.stdout.split("Take this host's deploy")[1].split("TASK [")[0]
+    assert "ok: [web1]" in took and "ok: [web2]" in took and "changed: [svn]" in took, took
+    assert [r["path"].rsplit("/", 1)[1] for r in write_requests(emu) if r["method"] == "PUT"] == ["svndemo"]
