@@ -12,4 +12,5 @@ from ansible_collections.mendix.private_cloud.plugins.plugin_utils._action impor
 
 
 class ActionModule(MendixAction):
-    pass
+    PENDING = dict(package_id=None, previous_package_id=None, environment=None, jobs=[], rolled_back=False)
+    PENDING_DOES = "deploys"

@@ -12,4 +12,11 @@ from ansible_collections.mendix.private_cloud.plugins.plugin_utils._action impor
 
 
 class ActionModule(MendixAction):
-    pass
+    PENDING = dict(size=None, package=None, elapsed=0, resumed=0)
+    PENDING_DOES = "downloads"
+
+    def pending(self, args):
+        result = super(ActionModule, self).pending(args)
+        if result is not None:
+            result["dest"] = args.get("dest")
+        return result

@@ -295,7 +295,7 @@ resolved_from:
   sample: {"branch": "main", "date": "2026-11-01T09:00:00Z", "message": "Fix the login page"}
 package_id:
   description: ID of the package built, uploaded, found or deleted.
-  returned: when a package is known
+  returned: always (null when no package is known, for example in check mode when a build would start)
   type: str
   sample: 63e50976-34bf-4ce4-820b-9e5f106e5fa5
 model_version:
@@ -304,7 +304,7 @@ model_version:
       for a git hash shorter than 8 characters (the 8th is the build's to tell), and, when the app's version control
       is not known, not for a digits-only revision of 7 or more than 8 digits (an SVN revision and a git hash give
       other model versions); RV(notes) then says why.
-  returned: when known
+  returned: always (null when no package is known, for example in check mode when a build would start)
   type: str
   sample: 1.0.1.6f995268
 notes:
@@ -314,7 +314,7 @@ notes:
   elements: str
 package:
   description: The package as the API describes it, with snake_case keys.
-  returned: when a package is known
+  returned: always (null when no package is known, for example in check mode when a build would start)
   type: dict
   contains:
     id:
@@ -656,7 +656,9 @@ class PackageTask(object):
         self.client = module.client
         self.app_id = app_id
         self.started = None  # the job this task started, once the API accepted it
-        self.result = dict(changed=False, job=None, reconciled=False, joined_job=False)
+        # the documented keys, null until known: a check-mode build that would start has no package yet
+        self.result = dict(changed=False, job=None, reconciled=False, joined_job=False, package_id=None, package=None,
+                           model_version=None)
 
     # ------------------------------------------------------------------ results
     def exit(self, package=None, **result):

@@ -60,6 +60,9 @@ options:
     type: bool
     default: false
 notes:
+  - In check mode, a O(package_id) that is given but null (for example C(build.package_id) of a build that check mode
+    only predicted, which has no package yet) is reported as the download a real run makes - V(changed), with RV(notes)
+    saying so - and sends no request.
   - Needs a token with the scope C(mx:privatecloud-build:read) or C(mx:privatecloud-build:write).
   - The token is sent to the API only, never to the download URL; O(validate_certs), O(ca_path) and the proxy
     environment variables apply to both.
@@ -118,6 +121,12 @@ resumed:
   description: How many times a broken download was resumed (or its expired URL renewed).
   returned: always
   type: int
+notes:
+  description: Why nothing was downloaded in check mode (a null O(package_id)).
+  returned: in check mode, when O(package_id) is null
+  type: list
+  elements: str
+  version_added: 0.3.0
 """
 
 import os

@@ -41,10 +41,26 @@ def group_defaults(task, templar, action):
     return out
 
 
+PENDING_NOTE = ("package_id is null: in check mode the package it names does not exist yet (a build or upload that "
+                "check mode did not start). A real run %s the package that the build or upload makes.")
+
+
 class MendixAction(ActionBase):
     """Run the module with the task's options, completed from the action group's module_defaults."""
 
     TRANSFERS_FILES = False
+    # A module that acts on a package: in check mode, a package_id given but null (a template of a build that check
+    # mode only predicted) is reported as the change a real run makes, with these keys, instead of failing the play.
+    PENDING = None
+    PENDING_DOES = None
+
+    def pending(self, args):
+        """The check-mode result of a task whose package_id is given but null (or empty on ansible-core before 2.19,
+        whose templating cannot give null); None for any other task."""
+        if not (self.PENDING is not None and self._play_context.check_mode and "package_id" in self._task.args
+                and args.get("package_id") in (None, "")):
+            return None
+        return dict(self.PENDING, changed=True, notes=[PENDING_NOTE % self.PENDING_DOES])
 
     def module_args(self):
         args = self._task.args.copy()
@@ -56,6 +72,11 @@ class MendixAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(MendixAction, self).run(tmp, task_vars)
         del tmp
-        result.update(self._execute_module(module_name=self._task.resolved_action, module_args=self.module_args(),
+        args = self.module_args()
+        pending = self.pending(args)
+        if pending is not None:
+            result.update(pending)
+            return result
+        result.update(self._execute_module(module_name=self._task.resolved_action, module_args=args,
                                            task_vars=task_vars or {}))
         return result

@@ -150,3 +150,22 @@ def test_the_rulebook_example_playbook_runs_twice(emulator, tmp_path):
     playbook = os.path.join(eda, action["name"])
     outcomes = [recap(ansible_playbook(emu, playbook, str(tmp_path), "-e", "@event.json")) for _run in ("first", "second")]
     assert outcomes == [(1, 0), (0, 0)], outcomes
+
+
+def readme_first_playbook():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        section = handle.read().split("## A first playbook", 1)[1]
+    return re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+
+
+def test_the_readme_first_playbook_runs_in_check_mode_then_twice(emu, tmp_path):
+    """A new user's first steps: --check while the build is still to come (its package_id is null), then for real,
+    then again (nothing changes)."""
+    (tmp_path / "first.yml").write_text(readme_first_playbook())
+    checked = ansible_playbook(emu, "first.yml", str(tmp_path), "--check", "-v")
+    assert recap(checked) == (2, 0), checked.stdout[-3000:]
+    deploy = checked.stdout.split("TASK [Deploy it")[1]
+    assert "package_id is null: in check mode the package it names does not exist yet" in deploy, deploy[:2000]
+    assert [r for r in emu.requests() if r["method"] not in ("GET", "HEAD")] == []
+    outcomes = [recap(ansible_playbook(emu, "first.yml", str(tmp_path))) for _run in ("first", "second")]
+    assert outcomes == [(2, 0), (0, 0)], outcomes
