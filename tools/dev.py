@@ -585,8 +585,12 @@ def execution_environment(_args=None):
         proc = subprocess.run([os.path.join(BIN, "ansible-builder"), "introspect", "--sanitize", COLLECTIONS], env=env,
                               capture_output=True, text=True, check=False)
         print(proc.stdout, flush=True)
-        if proc.returncode != 0 or "requests" not in proc.stdout:
-            raise SystemExit("ansible-builder introspect did not find the collection's Python requirement requests")
+        # the modules' and the inventory plugin's requirements, and the event source's for decision environments
+        with open(os.path.join(ROOT, "requirements.txt"), encoding="utf-8") as handle:
+            modules = [re.split(r"[<>=!~ ]", line.strip())[0] for line in handle if line.strip()[:1].isalpha()]
+        missing = [name for name in modules + ["aiohttp"] if re.search(rf"^- '?{name}\b", proc.stdout, re.M) is None]
+        if proc.returncode != 0 or missing:
+            raise SystemExit(f"ansible-builder introspect did not find the collection's Python requirements {missing}")
         definition = os.path.join(work, "execution-environment.yml")
         with open(definition, "w", encoding="utf-8") as handle:
             handle.write("---\nversion: 3\nimages:\n  base_image:\n    name: ghcr.io/ansible-community/community-ee-base:latest\n"
