@@ -15,7 +15,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.parsing.plugin_docs import read_docstring
 from ansible.plugins.action import ActionBase
+from ansible.plugins.loader import fragment_loader
+from ansible.utils.plugin_docs import add_fragments
 
 GROUP = "mendix"
 COLLECTION = "mendix.private_cloud"
@@ -60,7 +63,24 @@ class MendixAction(ActionBase):
         if not (self.PENDING is not None and self._play_context.check_mode and "package_id" in self._task.args
                 and args.get("package_id") in (None, "")):
             return None
+        unknown = self.unknown_options(args)
+        if unknown:  # the module does not run, so its own refusal of unknown options is made here
+            return dict(failed=True, msg="Unsupported parameters for (%s) module: %s. Supported parameters are in "
+                        "ansible-doc %s." % (self._task.resolved_action, ", ".join(unknown), self._task.resolved_action))
         return dict(self.PENDING, changed=True, notes=[PENDING_NOTE % self.PENDING_DOES])
+
+    def unknown_options(self, args):
+        """The options in ``args`` that the module's documentation (with its doc fragments) neither names nor
+        aliases."""
+        found = self._shared_loader_obj.module_loader.find_plugin_with_context(self._task.resolved_action)
+        path = found.plugin_resolved_path
+        doc = read_docstring(path, verbose=False, ignore_errors=True)["doc"]
+        add_fragments(doc, path, fragment_loader=fragment_loader, is_module=True)
+        known = set()
+        for name, option in doc.get("options", {}).items():
+            known.add(name)
+            known.update(option.get("aliases") or [])
+        return sorted(name for name in args if name not in known)
 
     def module_args(self):
         args = self._task.args.copy()

@@ -2,6 +2,11 @@
 second run changes nothing. The blocks run in one order on one emulator, as a user reading the docs top to bottom
 would run them (the deployment examples promote to the acceptance environment the mx_environment examples create).
 
+The plugins' examples run from the collection as a user receives it: the tarball that `ansible-galaxy collection
+build` makes of the project's files, installed by `ansible-galaxy collection install` into a collections path of its
+own, which is the only one the playbook sees (with the ansible-core of the run: the newest here, the oldest in the
+matrix).
+
 The playbooks under docs/examples run elsewhere, each twice: the AWX job templates in test_awx_nightly.py, the
 ansible-rulebook example in test_eda.py and its playbook below. docs/examples/awx/workflow.yml configures an AWX
 controller with awx.awx and needs one: ansible-lint checks it (with the awx.awx modules mocked), nothing runs it.
@@ -10,6 +15,7 @@ controller with awx.awx and needs one: ansible-lint checks it (with the awx.awx 
 import json
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -35,9 +41,11 @@ def examples(plugin):
     return yaml.safe_load(re.search(r'EXAMPLES = r"""(.*?)"""', text, re.S).group(1))
 
 
-def ansible_playbook(emu, playbook, workdir, *args):
+def ansible_playbook(emu, playbook, workdir, *args, collections=None):
     env = dict(os.environ, MENDIX_PRIVATE_CLOUD_URL=emu.url, MENDIX_REPOSITORY_URL=repository_url(emu), MENDIX_PAT=ADMIN,
                MENDIX_JOB_JOURNAL_DIR=os.path.join(workdir, "journal"), ANSIBLE_NOCOLOR="1", **RESULT_CALLBACK)
+    if collections:
+        env.update(only_collections(collections))
     proc = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", playbook, *args], cwd=workdir, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
     assert ADMIN not in proc.stdout + proc.stderr
@@ -49,6 +57,47 @@ def recap(proc):
     match = re.search(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", proc.stdout)
     assert match, proc.stdout[-3000:] + proc.stderr[-2000:]
     return int(match.group(1)), int(match.group(2))
+
+
+def only_collections(path):
+    """The environment in which Ansible sees the collections of `path` and no other copy: not the checkout's link on
+    PYTHONPATH, nor anything else on sys.path."""
+    pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                  if p and not os.path.isdir(os.path.join(p, "ansible_collections"))]
+    return {"ANSIBLE_COLLECTIONS_PATH": str(path), "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+            "PYTHONPATH": os.pathsep.join(pythonpath)}
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A collections path holding only the collection installed from its tarball, built from the project's files
+    (tracked, or new and not ignored) as a release would be."""
+    base = tmp_path_factory.mktemp("tarball")
+    tree = base / "tree"
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout
+    for name in filter(None, listed.split("\0")):
+        source = os.path.join(ROOT, name)
+        if os.path.isfile(source):
+            os.makedirs(tree / os.path.dirname(name), exist_ok=True)
+            shutil.copy2(source, tree / name)
+    subprocess.run(["ansible-galaxy", "collection", "build", "--output-path", str(base), str(tree)],
+                   capture_output=True, text=True, check=True, timeout=300)
+    tarball = next(base.glob("mendix-private_cloud-*.tar.gz"))
+    collections = base / "collections"
+    subprocess.run(["ansible-galaxy", "collection", "install", "-p", str(collections), str(tarball)],
+                   env=dict(os.environ, **only_collections(collections)), capture_output=True, text=True, check=True,
+                   timeout=300)
+    with open(os.path.join(ROOT, "galaxy.yml"), encoding="utf-8") as handle:
+        version = yaml.safe_load(handle)["version"]
+    assert tarball.name == f"mendix-private_cloud-{version}.tar.gz"
+    listing = subprocess.run(["ansible-galaxy", "collection", "list", "mendix.private_cloud", "--format", "json"],
+                             env=dict(os.environ, **only_collections(collections)), capture_output=True,
+                             text=True, check=True, timeout=300).stdout
+    # the one copy Ansible sees is the installed one, at the tarball's version
+    assert json.loads(listing) == {str(collections / "ansible_collections"): {
+        "mendix.private_cloud": {"version": version}}}, listing
+    return str(collections)
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +132,10 @@ def expressions(value, key=None):
     return found
 
 
-def test_every_plugin_example_runs_twice_and_the_second_run_changes_nothing(demo_emulator, tmp_path):
+def test_every_plugin_example_runs_twice_from_the_installed_tarball(demo_emulator, installed, tmp_path):
     """Each plugin's examples run as a play, then again as the next play, in one playbook (one ansible-playbook start
-    for all, not two per plugin); the play_stats callback gives each play's recap. A play sees what earlier plays
+    for all, not two per plugin), from the collection installed from its tarball; the play_stats callback gives each
+    play's recap and the second run of each block changes nothing. A play sees what earlier plays
     registered, which a reader running one block of examples alone would not have: no task may use a name that no
     earlier task of its own block (or the task itself) registers."""
     emu = demo_emulator
@@ -113,7 +163,8 @@ def test_every_plugin_example_runs_twice_and_the_second_run_changes_nothing(demo
     path = tmp_path / "examples.yml"
     path.write_text(yaml.safe_dump(plays, sort_keys=False))
     stats_file = tmp_path / "stats.json"
-    proc = ansible_playbook(emu, str(path), str(tmp_path), "-e", "@vars.json", "-e", f"play_stats_file={stats_file}")
+    proc = ansible_playbook(emu, str(path), str(tmp_path), "-e", "@vars.json", "-e", f"play_stats_file={stats_file}",
+                            collections=installed)
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     outcomes = {}
     for name, (plugin, dummy) in blocks.items():
@@ -167,5 +218,10 @@ def test_the_readme_first_playbook_runs_in_check_mode_then_twice(emu, tmp_path):
     deploy = checked.stdout.split("TASK [Deploy it")[1]
     assert "package_id is null: in check mode the package it names does not exist yet" in deploy, deploy[:2000]
     assert [r for r in emu.requests() if r["method"] not in ("GET", "HEAD")] == []
+    # the deploy the module did not run still refuses an option it does not know, as the module would
+    (tmp_path / "typo.yml").write_text(readme_first_playbook().replace("package_id:", "restartt: true\n        package_id:"))
+    typo = ansible_playbook(emu, "typo.yml", str(tmp_path), "--check")
+    assert recap(typo) == (1, 1) and "Unsupported parameters for (mendix.private_cloud.mx_deployment) module: restartt" \
+        in typo.stdout, typo.stdout[-3000:]
     outcomes = [recap(ansible_playbook(emu, "first.yml", str(tmp_path))) for _run in ("first", "second")]
     assert outcomes == [(2, 0), (0, 0)], outcomes
