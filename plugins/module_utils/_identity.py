@@ -48,7 +48,8 @@ MARKER_FIELD_RE = re.compile(r'([a-z]+)=("(?:[^"\\]|\\.)*")')
 DIGEST_RE = re.compile(r"\.sha256-[0-9a-f]{16}$")
 DIGEST_LENGTH = 16
 HEX_RE = re.compile(r"^[0-9a-f]+$")
-CREATED_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
+CREATED_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:Z|([+-])(\d{2}):?(\d{2}))?$")
+UTC = datetime.timezone.utc
 UNSAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]")
 SVN_TRUNK = "trunk"
 SVN_TRUNK_FILE_NAME = "MainLine"
@@ -60,16 +61,23 @@ UNTIED = "untied"
 
 # ---------------------------------------------------------------------- order
 def created_key(pkg):
-    """Sort key: createdOn as seconds since the epoch (unreadable dates count as oldest), then the id."""
+    """Sort key: createdOn as seconds since the epoch (unreadable dates count as oldest), then the id. The fields are
+    taken by the pattern and checked by datetime itself (strptime costs ten times as much, for every package of a
+    10,000-package list, on each sort)."""
     match = CREATED_RE.match(str(pkg.get("createdOn") or ""))
     stamp = float("-inf")
     if match:
-        fraction = (match.group(2) or ".0")[1:7].ljust(6, "0")
-        zone = (match.group(3) or "+00:00").replace("Z", "+00:00").replace(":", "")
+        year, month, day, hour, minute, second, fraction, sign, zone_hours, zone_minutes = match.groups()
         try:
-            stamp = datetime.datetime.strptime("%s.%s%s" % (match.group(1), fraction, zone), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+            stamp = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
+                                      int((fraction or "0")[:6].ljust(6, "0")), tzinfo=UTC).timestamp()
+            if sign:
+                offset = int(zone_hours) * 3600 + int(zone_minutes) * 60
+                if offset >= 86400 or int(zone_minutes) >= 60:
+                    raise ValueError("not a zone offset")
+                stamp -= offset if sign == "+" else -offset
         except ValueError:
-            pass
+            stamp = float("-inf")
     return (stamp, str(pkg.get("id") or ""))
 
 

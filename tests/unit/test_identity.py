@@ -1,7 +1,9 @@
 """The package identity rules, against every naming, order and version control case the API's docs allow."""
 
+import datetime
 import hashlib
 import random
+import re
 
 import pytest
 
@@ -143,6 +145,35 @@ def test_newest_is_the_latest_created_on_in_any_list_order():
         assert ident.find_build(shuffled, "main", GIT, None, "git")[0]["id"] == "p5"
     odd = pkg("1.0.0.6f995268", "main-1.0.0.6f995268.mda", pid="odd", created="yesterday")
     assert ident.newest_first([odd] + packages)[-1]["id"] == "odd"
+
+
+def strptime_key(created):
+    """createdOn read by strptime, as created_key did before it was made faster: the reference it must agree with."""
+    match = re.match(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$", created)
+    if not match:
+        return float("-inf")
+    fraction = (match.group(2) or ".0")[1:7].ljust(6, "0")
+    zone = (match.group(3) or "+00:00").replace("Z", "+00:00").replace(":", "")
+    try:
+        return datetime.datetime.strptime("%s.%s%s" % (match.group(1), fraction, zone), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+    except ValueError:
+        return float("-inf")
+
+
+def test_created_key_reads_every_form_of_created_on_as_strptime_does():
+    forms = ["2026-01-05T11:00:00Z", "2026-01-05T11:00:00.5Z", "2026-01-05T11:00:00.123456789Z", "2026-01-05T11:00:00",
+             "2026-01-05T11:00:00+01:00", "2026-01-05T11:00:00-0930", "2026-01-05T11:00:00.25+05:45",
+             "2024-02-29T23:59:59.999999Z", "2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-05T24:00:00Z",
+             "2026-01-05T11:60:00Z", "2026-01-05T11:00:60Z", "2026-01-05T11:00:00+24:00", "2026-01-05T11:00:00+23:59", "2026-01-05T11:00:00+01:60",
+             "0000-01-01T00:00:00Z", "yesterday", "", "2026-01-05 11:00:00Z", "2026-01-05T11:00:00.Z"]
+    rng = random.Random(3)
+    for dummy in range(300):
+        forms.append("%04d-%02d-%02dT%02d:%02d:%02d%s%s" % (
+            rng.randint(1, 9999), rng.randint(0, 13), rng.randint(0, 32), rng.randint(0, 25), rng.randint(0, 61),
+            rng.randint(0, 61), rng.choice(["", ".1", ".000", ".1234567"]),
+            rng.choice(["", "Z", "+00:00", "-12:30", "+1400", "+99:99", "%+03d:%02d" % (rng.randint(-25, 25), rng.randint(0, 61))])))
+    for created in forms:
+        assert ident.created_key({"createdOn": created, "id": "x"}) == (strptime_key(created), "x"), created
 
 
 def test_find_build_honours_exclude_and_reports_untied():
