@@ -99,7 +99,10 @@ def test_a_download_that_keeps_breaking_fails_and_leaves_dest_alone(emu, tmp_pat
 
 
 def test_an_expired_url_is_renewed():
-    with EmulatorProcess(args=FAST + ["--url-ttl-seconds", "1"]) as emu:
+    # A lifetime of some seconds: the renewed URL must still be valid when the module starts its second download,
+    # which a busy two-core machine does not promise within one second (with 1 s this test renewed twice, once).
+    ttl = 5
+    with EmulatorProcess(args=FAST + ["--url-ttl-seconds", str(ttl)]) as emu:
         import tempfile  # pylint: disable=import-outside-toplevel
         import pathlib  # pylint: disable=import-outside-toplevel
 
@@ -107,8 +110,9 @@ def test_an_expired_url_is_renewed():
             tmp_path = pathlib.Path(tmp)
             src, pkg = uploaded(emu, tmp_path, size=MIB)
             emu.control("DELETE", "requests")
-            # The first download waits 2.5 s before it is looked at: by then its one-second URL has expired.
-            emu.control("POST", "faults", {"rate": 1, "kinds": ["slow"], "slow_seconds": 2.5, "path": "^/_files/", "count": 1})
+            # The first download waits longer than the URL's lifetime before it is looked at: by then it has expired.
+            emu.control("POST", "faults", {"rate": 1, "kinds": ["slow"], "slow_seconds": ttl + 1.5, "path": "^/_files/",
+                                           "count": 1})
             run = run_playbook(emu, "download", tmp_path, app_id=GIT_APP, package_id=pkg, dest=str(tmp_path / "late.mda"))
             assert run.rc == 0, run
             assert run.result["resumed"] == 1 and filecmp.cmp(src, str(tmp_path / "late.mda"), shallow=False)
