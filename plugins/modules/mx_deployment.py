@@ -501,6 +501,10 @@ def main():
         errors = check_deployments(p)
     else:
         errors = check_deploy(p, p["wait"])
+        if p["package_id"] is None and p["source_environment_id"] is None:  # given, but null: the spec counts it given
+            errors.insert(0, "package_id is null: give the ID of the package to deploy (a build's package_id is null "
+                          "until the build has finished, in check mode or with wait=false), or source_environment_id "
+                          "to promote what another environment runs")
     errors += module.wait_errors()
     module.fail_on(errors, changed=False, **TASK_KEYS)
     if p["deployments"] is not None:

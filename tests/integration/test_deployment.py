@@ -78,6 +78,11 @@ def test_errors_name_the_field(emu, tmp_path):
     assert ro.rc != 0 and "mx:deployment:write" in ro.stdout
     bad = run_playbook(emu, "deploy", tmp_path, package_id="not-a-uuid", vars_=ENV)
     assert bad.rc != 0 and "package_id must be" in bad.stdout
+    # a null package_id (a build not finished) is named as such, not taken for a promotion from nowhere (ansible-core
+    # before 2.19 templates it to an empty string, which the UUID check names)
+    null = run_playbook(emu, "deploy", tmp_path, package_id=None, vars_=ENV)
+    assert null.rc != 0 and ("package_id is null" in null.stdout or "package_id must be" in null.stdout), null.stdout
+    assert "source_environment_id=None" not in null.stdout
     assert manifest(emu)["deployment"]["packageId"] == ""
 
 
