@@ -99,6 +99,54 @@ def spread(module, groups, results, key):
     return by_name
 
 
+class Fleet(object):
+    """A task given a list of items (``builds=``, ``deployments=``): items that ask for the same thing grouped, every
+    group at once within the task's one bound, each item's result under its own name, and the task's one end.
+
+    A module's fleet names its list option (``OPTION``), the option that fails the task on a failed item
+    (``FAIL_OPTION``), the result key of an item that joined another's work (``JOINED``) and the single task's result
+    keys that a fleet's result carries empty (``TASK_KEYS``); it says what an item asks for (``key``) and how one item
+    runs (``run_one``)."""
+
+    OPTION = FAIL_OPTION = JOINED = None
+    TASK_KEYS = {}
+
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+
+    def key(self, item):
+        raise NotImplementedError
+
+    def run_one(self, item):
+        raise NotImplementedError
+
+    def groups(self):
+        """The items by what they ask for, in the order of their first item."""
+        groups = {}
+        for item in self.p[self.OPTION]:
+            groups.setdefault(self.key(item), []).append(item)
+        return list(groups.values())
+
+    def run(self):
+        """Every group at once (each waits on its own jobs, not on the CPU), then the task's end."""
+        groups = self.groups()
+        self.module.connections = len(groups)
+        self.module.check_connection_input()
+        by_name = spread(self.module, groups, run_groups(groups, lambda group: self.run_one(group[0])), self.JOINED)
+        items = [by_name[item["name"]] for item in self.p[self.OPTION]]
+        for item in items:
+            item.setdefault(self.JOINED, False)
+        result = dict(self.TASK_KEYS, changed=any(item.get("changed") for item in items), by_name=by_name,
+                      diff=item_diffs(items))
+        result[self.OPTION] = items
+        failed = [item for item in items if item["failed"]]
+        if failed and self.p[self.FAIL_OPTION]:
+            self.module.fail_json(msg="%d of %d %s failed: %s" % (len(failed), len(items), self.OPTION, "; ".join(
+                "%s: %s" % (item["name"], item["msg"]) for item in failed)), **result)
+        self.module.exit_json(**result)
+
+
 def item_diffs(items):
     """The task's diff from each item's own (removed from the item): before and after by item name."""
     diff = {"before": {}, "after": {}}

@@ -378,7 +378,7 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import MendixApiError
 from ansible_collections.mendix.private_cloud.plugins.module_utils._env_service import DeployFailed, EnvironmentService, LockTimeout
-from ansible_collections.mendix.private_cloud.plugins.module_utils._fleet import item_diffs, run_groups, run_item, spread
+from ansible_collections.mendix.private_cloud.plugins.module_utils._fleet import Fleet, run_item
 from ansible_collections.mendix.private_cloud.plugins.module_utils._journal import ENV_DIR
 from ansible_collections.mendix.private_cloud.plugins.module_utils._module import MendixModule, check_length, check_uuid
 
@@ -508,10 +508,7 @@ def main():
     errors += module.wait_errors()
     module.fail_on(errors, changed=False, **TASK_KEYS)
     if p["deployments"] is not None:
-        fleet = Fleet(module)
-        module.connections = len(fleet.groups())
-        module.check_connection_input()
-        fleet.run()
+        DeploymentFleet(module).run()
     module.check_connection_input()
     deploy(module)
 
@@ -536,39 +533,17 @@ def deploy(module):
     outcome.report(module)
 
 
-class Fleet(object):
-    """deployments=: every distinct deploy of the list at once, each as one task, all within the task's bound."""
+class DeploymentFleet(Fleet):
+    """deployments=: every environment's deploy at once, each as one task would make it."""
 
-    def __init__(self, module):
-        self.module = module
-        self.p = module.params
+    OPTION, FAIL_OPTION, JOINED, TASK_KEYS = "deployments", "fail_on_deploy_error", "joined", TASK_KEYS
 
-    def groups(self):
-        """The items by environment, in the order of their first item (check_deployments made sure that items of one
-        environment ask for the same deploy)."""
-        groups = {}
-        for item in self.p["deployments"]:
-            groups.setdefault((item["app_id"].lower(), item["namespace_id"], item["environment_id"]), []).append(item)
-        return list(groups.values())
+    def key(self, item):
+        # check_deployments made sure that the items of one environment ask for the same deploy
+        return item["app_id"].lower(), item["namespace_id"], item["environment_id"]
 
     def run_one(self, item):
         return run_item(self.module, item_params(self.p, item), deploy, changed=False)
-
-    def run(self):
-        groups = self.groups()
-        # every environment at once: each deploy waits on its own jobs and its environment, not on the CPU
-        by_name = spread(self.module, groups, run_groups(groups, lambda group: self.run_one(group[0])), "joined")
-        deployments = [by_name[item["name"]] for item in self.p["deployments"]]
-        for item in deployments:
-            item.setdefault("joined", False)
-        diff = item_diffs(deployments)
-        changed = any(item.get("changed") for item in deployments)
-        failed = [item for item in deployments if item["failed"]]
-        if failed and self.p["fail_on_deploy_error"]:
-            self.module.fail_json(msg="%d of %d deployments failed: %s" % (len(failed), len(deployments), "; ".join(
-                "%s: %s" % (item["name"], item["msg"]) for item in failed)), changed=changed, deployments=deployments,
-                by_name=by_name, diff=diff, **TASK_KEYS)
-        self.module.exit_json(changed=changed, deployments=deployments, by_name=by_name, diff=diff, **TASK_KEYS)
 
 
 def promoted_package(module, app_id):

@@ -458,7 +458,7 @@ import time
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mendix.private_cloud.plugins.module_utils._api import BACKOFF_MAX, RETRY_AFTER_CAP, MendixApiError, make_retry
-from ansible_collections.mendix.private_cloud.plugins.module_utils._fleet import item_diffs, run_groups, run_item, spread
+from ansible_collections.mendix.private_cloud.plugins.module_utils._fleet import Fleet, run_item
 from ansible_collections.mendix.private_cloud.plugins.module_utils._identity import (
     DEFAULT_VERSION,
     described,
@@ -579,10 +579,7 @@ def main():
     errors += module.wait_errors()
     module.fail_on(errors, changed=False, job=None, reconciled=False, joined_job=False)
     if mode == "fleet":
-        fleet = Fleet(module)
-        module.connections = len(fleet.groups())
-        module.check_connection_input()
-        fleet.run()
+        BuildFleet(module).run()
     module.check_connection_input()
     task = PackageTask(module, p["app_id"].lower())
     run_task(task, mode)
@@ -605,23 +602,15 @@ def run_task(task, mode):
 TASK_KEYS = dict(job=None, reconciled=False, joined_job=False, package_id=None, package=None, model_version=None)
 
 
-class Fleet(object):
-    """builds=: every distinct build or upload of the list at once, each as one task, all within the task's bound."""
+class BuildFleet(Fleet):
+    """builds=: every distinct build or upload of the list at once, each as one task would make it."""
 
+    OPTION, FAIL_OPTION, JOINED, TASK_KEYS = "builds", "fail_on_build_error", "joined_job", TASK_KEYS
     FIELDS = ("branch", "revision", "version", "description", "vcs", "src", "file_name")
 
-    def __init__(self, module):
-        self.module = module
-        self.p = module.params
-
-    def groups(self):
-        """The items by what they ask for, in the order of their first item: {what: [items]}."""
-        groups = {}
-        for item in self.p["builds"]:
-            what = (item["app_id"].lower(),) + tuple(
-                item.get(k) or (self.p["vcs"] if k == "vcs" else None) for k in self.FIELDS)
-            groups.setdefault(what, []).append(item)
-        return list(groups.values())
+    def key(self, item):
+        return (item["app_id"].lower(),) + tuple(
+            item.get(k) or (self.p["vcs"] if k == "vcs" else None) for k in self.FIELDS)
 
     def run_one(self, item):
         params = dict(self.p, builds=None, app_id=item["app_id"], state="present")
@@ -631,20 +620,6 @@ class Fleet(object):
         mode = "upload" if params["src"] else "build"
         return run_item(self.module, params, lambda module: run_task(PackageTask(module, item["app_id"].lower()), mode),
                         changed=False, job=None, reconciled=False, joined_job=False)
-
-    def run(self):
-        groups = self.groups()
-        # every distinct build at once: each waits on its own job, so all of them wait within the same time
-        by_name = spread(self.module, groups, run_groups(groups, lambda group: self.run_one(group[0])), "joined_job")
-        builds = [by_name[item["name"]] for item in self.p["builds"]]
-        diff = item_diffs(builds)
-        changed = any(build.get("changed") for build in builds)
-        failed = [build for build in builds if build["failed"]]
-        if failed and self.p["fail_on_build_error"]:
-            self.module.fail_json(msg="%d of %d builds failed: %s" % (len(failed), len(builds), "; ".join(
-                "%s: %s" % (build["name"], build["msg"]) for build in failed)), changed=changed, builds=builds, by_name=by_name,
-                diff=diff, **TASK_KEYS)
-        self.module.exit_json(changed=changed, builds=builds, by_name=by_name, diff=diff, **TASK_KEYS)
 
 
 class PackageTask(object):
