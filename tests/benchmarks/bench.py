@@ -212,15 +212,27 @@ def figure_ready(workdir, sizes, repeats):
     return rows
 
 
+def ended_job(emu, job_id, what="build", limit=120):
+    """A job's body once it finished; raises when it failed or did not end within ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    while True:
+        job = api(emu).get(f"{emu.url}/jobs/{job_id}", timeout=30).json()
+        if job.get("status") == "finished":
+            return job
+        if job.get("status") == "failed" or time.monotonic() > deadline:
+            raise RuntimeError(f"the {what} job {job_id} did not end well: {job}")
+        time.sleep(0.05)
+
+
 def finish_build(emu, job_id):
     """The package id of a build job, once it finished."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        job = api(emu).get(f"{emu.url}/jobs/{job_id}", timeout=30).json()
-        if job.get("packageId"):
-            return job["packageId"]
-        time.sleep(0.1)
-    raise RuntimeError(f"build job {job_id} did not finish")
+    return ended_job(emu, job_id)["packageId"]
+
+
+def in_turn(tools, rep):
+    """The tools in the order of repeat ``rep``: who goes first turns with each repeat, so that no tool always meets
+    the machine as the figure or the tool before it left it (ANALYSIS.md)."""
+    return tools[rep % len(tools):] + tools[:rep % len(tools)]
 
 
 def figure_polls(workdir, size):
@@ -291,19 +303,10 @@ def discard_upload(emu):
     fell to about a quarter of its speed after some 1 GiB stored, whichever tool sent it, and stayed fast when each
     package was deleted after its upload (ANALYSIS.md): the figure is to compare the tools, not the machine's memory."""
     job_id = [j for j in emu.control("GET", "jobs") if j["kind"] == "upload"][-1]["id"]
-    for what in ("upload", "delete"):
-        deadline = time.monotonic() + 60
-        while True:
-            job = api(emu).get(f"{emu.url}/jobs/{job_id}", timeout=30).json()
-            if job.get("status") == "finished":
-                break
-            if job.get("status") == "failed" or time.monotonic() > deadline:
-                raise RuntimeError(f"the {what} job did not end well: {job}")
-            time.sleep(0.05)
-        if what == "upload":
-            resp = api(emu).delete(f"{emu.url}/apps/{APP}/packages/{job['packageId']}", timeout=30)
-            resp.raise_for_status()
-            job_id = resp.json()["id"]
+    package_id = ended_job(emu, job_id, "upload", 60)["packageId"]
+    resp = api(emu).delete(f"{emu.url}/apps/{APP}/packages/{package_id}", timeout=30)
+    resp.raise_for_status()
+    ended_job(emu, resp.json()["id"], "delete", 60)
 
 
 def curl_upload(emu, src, name):
@@ -322,8 +325,7 @@ def upload_rows(emu, workdir, src, size_mib, repeats, with_uri):
     rss = {tool: [] for tool in tools}
     speed = {tool: [] for tool in tools}
     for rep in range(repeats):
-        # who goes first alternates, so no tool always meets the machine as the one before it left it
-        for tool in (tools if rep % 2 == 0 else [tools[1], tools[0]] + tools[2:]):
+        for tool in in_turn(tools, rep):
             name = f"{tool.split()[0]}-{size_mib}-{rep}"
             os.sync()
             if tool == "ours":
@@ -392,31 +394,27 @@ def figure_download(workdir, size_mib, repeats):
     landing = tempfile.mkdtemp(prefix="mxpc-bench-dl-", dir="/dev/shm" if os.path.isdir("/dev/shm") else workdir)
     with EmulatorProcess(args=["--upload-seconds", "0"]) as emu:
         playbook(emu, "upload_ours", workdir, app_id=APP, src=src, file_name="dl")
-        tools = list(speed)
+        package_id = api(emu).get(f"{emu.url}/apps/{APP}/packages", timeout=30).json()["packages"][0]["id"]
         for rep in range(repeats):
-            # Who goes first turns with each repeat, as for uploads: with a fixed order ours always went first, into
-            # whatever state the machine's memory was left in by the figure before (ANALYSIS.md).
-            for tool in tools[rep % len(tools):] + tools[:rep % len(tools)]:
+            for tool in in_turn(list(speed), rep):
                 dest = os.path.join(landing, f"dl-{tool}-{rep}.mda")
+                if tool != "ours":  # a fresh download URL, as a user's script would ask for
+                    url = api(emu).get(f"{emu.url}/apps/{APP}/packages/{package_id}", params={"url": "true"},
+                                       timeout=30).json()
+                    location = url["package"]["url"]["location"]
                 os.sync()  # each download starts with no dirty pages left by the one before: otherwise writeback decides
                 if tool == "ours":
                     with PeakRss(r"AnsiballZ_mx_package_download") as probe:
                         playbook(emu, "download_role", workdir, app_id=APP, src=src, file_name="dl", dest=dest)
+                elif tool == "get_url":
+                    with PeakRss(r"AnsiballZ_get_url") as probe:
+                        playbook(emu, "download_get_url", workdir, url=location, dest=dest)
                 else:
-                    package = api(emu).get(f"{emu.url}/apps/{APP}/packages", timeout=30).json()["packages"][0]
-                    url = api(emu).get(f"{emu.url}/apps/{APP}/packages/{package['id']}", params={"url": "true"},
-                                       timeout=30).json()
-                    location = url["package"]["url"]["location"]
-                    os.sync()
-                    if tool == "get_url":
-                        with PeakRss(r"AnsiballZ_get_url") as probe:
-                            playbook(emu, "download_get_url", workdir, url=location, dest=dest)
-                    else:
-                        with PeakRss(r"^curl ") as probe:
-                            out = subprocess.run(["curl", "-sS", "--fail", "-o", dest, "-w", "%{http_code}", location],
-                                                 capture_output=True, text=True, check=True).stdout
-                        if out != "200":
-                            raise RuntimeError(f"curl download: HTTP {out}")
+                    with PeakRss(r"^curl ") as probe:
+                        out = subprocess.run(["curl", "-sS", "--fail", "-o", dest, "-w", "%{http_code}", location],
+                                             capture_output=True, text=True, check=True).stdout
+                    if out != "200":
+                        raise RuntimeError(f"curl download: HTTP {out}")
                 rss[tool].append(probe.peak_mib)
                 speed[tool].append(size / MIB / download_seconds(emu))
                 checked_size(dest, size, tool)
