@@ -924,7 +924,8 @@ def main():
     p_matrix.set_defaults(func=matrix)
     p_bench = sub.add_parser("bench", help="the benchmark suite; writes tests/benchmarks/RESULTS.md (--quick: small, no file)")
     p_bench.add_argument("--quick", action="store_true")
-    p_bench.add_argument("--only", help="comma-separated figures: wait,polls,build,upload,download,get,list,parallel,head,prune,ready,environment,deployment")
+    p_bench.add_argument("--only", help="comma-separated figures: wait,polls,build,upload,download,get,list,parallel,head,prune,"
+                                        "ready,environment,deployment,namespace,inventory")
     p_bench.set_defaults(func=bench)
     sub.add_parser("lint", help="only ansible-lint").set_defaults(func=lint)
     sub.add_parser("changelog", help="only antsibull-changelog lint").set_defaults(func=changelog)
