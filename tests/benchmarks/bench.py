@@ -46,6 +46,12 @@ TRANSFERS = 9
 # Where the kernel hands freed pages back to a host (virtio-balloon free page reporting), a transfer into new memory
 # runs at whatever the host takes to back it again; RESULTS.md says so with the machine.
 REPORTED_KIB = "/sys/module/page_reporting/parameters/reported_kib"
+# There, memory freed a moment ago is still backed, and a transfer that starts at once runs into it at full speed: curl,
+# started within milliseconds of the transfer before it, went at 816 MiB/s (median of 12) against 362 when started
+# 2.5 s later, and at 576 and 654 after 6 s and 12 s (ANALYSIS.md). A tool behind a playbook starts its transfer 2-3 s
+# after it is launched, so each transfer of a full run waits this long after the one before freed its memory; the
+# quick run (the test command) does not wait.
+SETTLE_SECONDS = 5
 
 
 # ---------------------------------------------------------------------- measuring
@@ -292,6 +298,13 @@ def figure_build_wall(workdir, size, repeats):
     }]
 
 
+def settle():
+    """Before a transfer: no dirty pages left by the one before (else write-back decides), and no memory it freed a
+    moment ago still backed for the next tool to run into, whichever tool that is."""
+    os.sync()
+    time.sleep(SETTLE_SECONDS)
+
+
 def upload_seconds(emu, path_end="/packages"):
     """The emulator's time for the newest upload request (headers to answer: the body's transfer), checked to be a 202."""
     entry = [r for r in emu.requests() if r["method"] == "POST" and r["path"].endswith(path_end)][-1]
@@ -333,7 +346,7 @@ def upload_rows(emu, workdir, src, size_mib, repeats, with_uri):
     for rep in range(repeats):
         for tool in in_turn(tools, rep):
             name = f"{tool.split()[0]}-{size_mib}-{rep}"
-            os.sync()
+            settle()
             if tool == "ours":
                 with PeakRss(r"AnsiballZ_mx_package") as probe:
                     playbook(emu, "upload_ours", workdir, app_id=APP, src=src, file_name=name)
@@ -408,7 +421,7 @@ def figure_download(workdir, size_mib, repeats):
                     url = api(emu).get(f"{emu.url}/apps/{APP}/packages/{package_id}", params={"url": "true"},
                                        timeout=30).json()
                     location = url["package"]["url"]["location"]
-                os.sync()  # each download starts with no dirty pages left by the one before: otherwise writeback decides
+                settle()
                 if tool == "ours":
                     with PeakRss(r"AnsiballZ_mx_package_download") as probe:
                         playbook(emu, "download_role", workdir, app_id=APP, src=src, file_name="dl", dest=dest)
@@ -804,6 +817,8 @@ def report(rows, quick, started, elapsed):
         f" {platform.platform()}",
         *([f"- free page reporting: on (the kernel has handed {reported_kib() / 2**20:.0f} GiB of freed pages back to its host), "
             "so transfers into new memory vary with the host (ANALYSIS.md)"] if os.path.exists(REPORTED_KIB) else []),
+        *([f"- every transfer starts {SETTLE_SECONDS} s after the one before it ended and its memory was freed"]
+          if SETTLE_SECONDS else []),
         f"- Python {platform.python_version()}; " + ", ".join(f"{k} {v}" for k, v in versions.items()) + f"; {curl}",
         "- figures: median (min..max, n runs); ratio = ours / first baseline (for throughput, higher is better)",
     ]
@@ -833,7 +848,9 @@ def main():
     args = parser.parse_args()
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
+    global SETTLE_SECONDS  # pylint: disable=global-statement
     if args.quick:
+        SETTLE_SECONDS = 0
         plan = {"wait": lambda w: figure_wait(w, [3], 1), "polls": lambda w: figure_polls(w, 8),
                 "build": lambda w: figure_build_wall(w, 4, 1), "upload": lambda w: figure_upload(w, 32, 8, 1),
                 "download": lambda w: figure_download(w, 32, 1), "get": lambda w: figure_get(w, 5, 1),
