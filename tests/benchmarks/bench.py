@@ -49,8 +49,9 @@ REPORTED_KIB = "/sys/module/page_reporting/parameters/reported_kib"
 # There, memory freed a moment ago is still backed, and a transfer that starts at once runs into it at full speed: curl,
 # started within milliseconds of the transfer before it, went at 816 MiB/s (median of 12) against 362 when started
 # 2.5 s later, and at 576 and 654 after 6 s and 12 s (ANALYSIS.md). A tool behind a playbook starts its transfer 2-3 s
-# after it is launched, so each transfer of a full run waits this long after the one before freed its memory; the
-# quick run (the test command) does not wait.
+# after it is launched, so each transfer of a full run waits this long after the one before freed its memory, and
+# curl runs from a playbook's task too (curl_task), so that no tool starts sooner after it than another; the quick run
+# (the test command) does not wait.
 SETTLE_SECONDS = 5
 
 
@@ -328,11 +329,17 @@ def discard_upload(emu):
     ended_job(emu, resp.json()["id"], "delete", 60)
 
 
-def curl_upload(emu, src, name):
+def curl_task(emu, workdir, *args):
+    """curl with these arguments, launched from a playbook's task like every other tool: started directly it begins
+    its transfer within milliseconds, the others 2-3 s after they are launched, and on a machine whose freed memory
+    is handed back to its host that head start alone moved its figure (ANALYSIS.md). Returns what -w printed."""
+    return playbook(emu, "curl", workdir, curl_args=["-sS", "--fail", *args])["written_out"]
+
+
+def curl_upload(emu, workdir, src, name):
     """curl -F, as a user's script would: --fail, and the status and bytes sent checked."""
-    out = subprocess.run(["curl", "-sS", "--fail", "-o", os.devnull, "-w", "%{http_code} %{size_upload}", "-H",
-                          f"Authorization: MxToken {TOKEN}", "-F", f"file=@{src}", "-F", f"fileName={name}",
-                          f"{emu.url}/apps/{APP}/packages"], capture_output=True, text=True, check=True).stdout.split()
+    out = curl_task(emu, workdir, "-o", os.devnull, "-w", "%{http_code} %{size_upload}", "-H", f"Authorization: MxToken {TOKEN}",
+               "-F", f"file=@{src}", "-F", f"fileName={name}", f"{emu.url}/apps/{APP}/packages").split()
     if out[0] != "202" or int(out[1]) < os.path.getsize(src):
         raise RuntimeError(f"curl upload: HTTP {out[0]}, {out[1]} bytes sent of {os.path.getsize(src)}")
 
@@ -352,7 +359,7 @@ def upload_rows(emu, workdir, src, size_mib, repeats, with_uri):
                     playbook(emu, "upload_ours", workdir, app_id=APP, src=src, file_name=name)
             elif tool == "curl -F":
                 with PeakRss(r"^curl ") as probe:
-                    curl_upload(emu, src, name)
+                    curl_upload(emu, workdir, src, name)
             else:
                 with PeakRss(r"AnsiballZ_uri") as probe:
                     playbook(emu, "upload_uri", workdir, app_id=APP, src=src, file_name=name)
@@ -430,8 +437,7 @@ def figure_download(workdir, size_mib, repeats):
                         playbook(emu, "download_get_url", workdir, url=location, dest=dest)
                 else:
                     with PeakRss(r"^curl ") as probe:
-                        out = subprocess.run(["curl", "-sS", "--fail", "-o", dest, "-w", "%{http_code}", location],
-                                             capture_output=True, text=True, check=True).stdout
+                        out = curl_task(emu, workdir, "-o", dest, "-w", "%{http_code}", location)
                     if out != "200":
                         raise RuntimeError(f"curl download: HTTP {out}")
                 rss[tool].append(probe.peak_mib)
@@ -819,6 +825,7 @@ def report(rows, quick, started, elapsed):
             "so transfers into new memory vary with the host (ANALYSIS.md)"] if os.path.exists(REPORTED_KIB) else []),
         *([f"- every transfer starts {SETTLE_SECONDS} s after the one before it ended and its memory was freed"]
           if SETTLE_SECONDS else []),
+        "- every tool that transfers runs from a playbook's task, curl included",
         f"- Python {platform.python_version()}; " + ", ".join(f"{k} {v}" for k, v in versions.items()) + f"; {curl}",
         "- figures: median (min..max, n runs); ratio = ours / first baseline (for throughput, higher is better)",
     ]
