@@ -339,7 +339,7 @@ def curl_task(emu, workdir, *args):
 def curl_upload(emu, workdir, src, name):
     """curl -F, as a user's script would: --fail, and the status and bytes sent checked."""
     out = curl_task(emu, workdir, "-o", os.devnull, "-w", "%{http_code} %{size_upload}", "-H", f"Authorization: MxToken {TOKEN}",
-               "-F", f"file=@{src}", "-F", f"fileName={name}", f"{emu.url}/apps/{APP}/packages").split()
+                    "-F", f"file=@{src}", "-F", f"fileName={name}", f"{emu.url}/apps/{APP}/packages").split()
     if out[0] != "202" or int(out[1]) < os.path.getsize(src):
         raise RuntimeError(f"curl upload: HTTP {out[0]}, {out[1]} bytes sent of {os.path.getsize(src)}")
 
