@@ -332,13 +332,14 @@ def discard_upload(emu):
 def curl_task(emu, workdir, *args):
     """curl with these arguments, launched from a playbook's task like every other tool: started directly it begins
     its transfer within milliseconds, the others 2-3 s after they are launched, and on a machine whose freed memory
-    is handed back to its host that head start alone moved its figure (ANALYSIS.md). Returns what -w printed."""
+    is handed back to its host that head start alone moved its figure (ANALYSIS.md). The playbook hands curl the token's
+    header on stdin, for `-H @-`, and hides the task's output. Returns what -w printed."""
     return playbook(emu, "curl", workdir, curl_args=["-sS", "--fail", *args])["written_out"]
 
 
 def curl_upload(emu, workdir, src, name):
     """curl -F, as a user's script would: --fail, and the status and bytes sent checked."""
-    out = curl_task(emu, workdir, "-o", os.devnull, "-w", "%{http_code} %{size_upload}", "-H", f"Authorization: MxToken {TOKEN}",
+    out = curl_task(emu, workdir, "-o", os.devnull, "-w", "%{http_code} %{size_upload}", "-H", "@-",
                     "-F", f"file=@{src}", "-F", f"fileName={name}", f"{emu.url}/apps/{APP}/packages").split()
     if out[0] != "202" or int(out[1]) < os.path.getsize(src):
         raise RuntimeError(f"curl upload: HTTP {out[0]}, {out[1]} bytes sent of {os.path.getsize(src)}")
